@@ -7,5 +7,7 @@ pub mod finding;
 pub mod ids;
 pub mod input;
 pub mod object;
+pub mod protection;
+pub mod pushes;
 pub mod violation;
 pub mod yaml;
