@@ -38,7 +38,12 @@ fn all_vectors_pass() {
             continue;
         }
         let cols: Vec<&str> = line.split('\t').collect();
-        assert_eq!(cols.len(), 3, "line {}: expected 3 tab-separated fields", i + 1);
+        assert_eq!(
+            cols.len(),
+            3,
+            "line {}: expected 3 tab-separated fields",
+            i + 1
+        );
         if cols == ["pattern", "path", "matches"] {
             continue;
         }
@@ -61,5 +66,10 @@ fn all_vectors_pass() {
         }
     }
     assert_eq!(rows, 133, "the corpus should have 133 rows");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

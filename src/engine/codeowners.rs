@@ -271,7 +271,10 @@ fn tokenize(line: &str) -> Result<Vec<String>, String> {
                 return Err(if in_pattern {
                     "`#` inside a pattern is not supported: GitHub reads it as the start of a comment, and escaping it with `\\` does not work".into()
                 } else {
-                    format!("`#` inside owner `{}#…`: separate comments from owners with a space", cur)
+                    format!(
+                        "`#` inside owner `{}#…`: separate comments from owners with a space",
+                        cur
+                    )
                 });
             }
             '\\' if in_pattern => {
@@ -580,14 +583,19 @@ mod tests {
     #[test]
     fn empty_owner_list_unowns() {
         let co = CodeOwners::parse("/apps/ @octocat\n/apps/github\n");
-        assert_eq!(co.owners_of("apps/github/x.js"), Ownership::Unowned { line: 2 });
+        assert_eq!(
+            co.owners_of("apps/github/x.js"),
+            Ownership::Unowned { line: 2 }
+        );
         assert_eq!(owned_by(&co, "apps/other.js").unwrap(), vec!["@octocat"]);
         assert_eq!(co.owners_of("lib/x"), Ownership::NoMatch);
     }
 
     #[test]
     fn inline_comments_and_comment_lines() {
-        let co = CodeOwners::parse("# header\n  # indented comment\n/a/ @x @y # who owns a\n/b/ @z #c\n");
+        let co = CodeOwners::parse(
+            "# header\n  # indented comment\n/a/ @x @y # who owns a\n/b/ @z #c\n",
+        );
         assert!(co.errors.is_empty(), "{:?}", co.errors);
         assert_eq!(owned_by(&co, "a/f").unwrap(), vec!["@x", "@y"]);
         assert_eq!(owned_by(&co, "b/f").unwrap(), vec!["@z"]);

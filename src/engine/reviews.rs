@@ -3,19 +3,26 @@
 //! commits, team memberships) and the base branch's CODEOWNERS and config.
 //!
 //! Rules, and why:
-//! - Each reviewer's **latest** state counts. `COMMENTED` (and `PENDING`)
-//!   never change it, so a comment after an approval keeps the approval;
-//!   `DISMISSED` removes it; a later `CHANGES_REQUESTED` replaces it.
-//! - With `dismiss_stale`, an approval counts only when its `commit_id` is the
-//!   current head SHA (GitHub dismisses on push, but an admin can turn that
-//!   off and bypass tokens never trigger it, so we check the SHA ourselves).
+//! - Each reviewer's **latest** decisive review counts. `COMMENTED` (and
+//!   `PENDING`) never change it, so a comment after an approval keeps the
+//!   approval; `DISMISSED` (GitHub rewrites a dismissed review's state) resets
+//!   the reviewer to no standing; a later `CHANGES_REQUESTED` replaces an
+//!   approval.
+//! - With `dismiss_stale`, a reviewer counts only if one of their approvals
+//!   since their last change request or dismissal is on the current head SHA
+//!   (GitHub dismisses on push, but an admin can turn that off and bypass
+//!   tokens never trigger it, so we check the SHA ourselves).
 //! - The PR author never counts. With `ignore_contributors`, nobody who
 //!   authored or committed a PR commit counts (a second account that pushed a
 //!   commit cannot approve). Commits whose author or committer GitHub could
 //!   not link to an account are listed: they may hide a contributor
 //!   (palantir/policy-bot#788).
-//! - **Any** reviewer whose latest state is `CHANGES_REQUESTED` blocks, until
-//!   they approve or the review is dismissed. GitHub blocks only on requests
+//! - **Any** reviewer's `CHANGES_REQUESTED` blocks, until the review is
+//!   dismissed or the same reviewer later gives an approval that would itself
+//!   count (on the head commit with `dismiss_stale`; never from the author or
+//!   a contributor) — so an approval of an older commit does not lift a
+//!   request made about it, and adding an approval that does not count can
+//!   never turn a failure into a success. GitHub blocks only on requests
 //!   from reviewers with write access; we cannot see permissions here, so we
 //!   are conservative (a maintainer can always dismiss a stray request). Each
 //!   blocking request says whether it came from a code owner.
@@ -380,10 +387,17 @@ impl OwnerResolver<'_> {
 }
 
 /// A reviewer's standing after walking their reviews in order.
+#[derive(Default)]
 struct Standing<'a> {
-    latest: Option<&'a Review>,
-    /// The state just before `latest` was an approval (for `Superseded`).
-    approved_before: bool,
+    /// Approvals since the reviewer's last change request or dismissal; the
+    /// reviewer counts when any of them is on the head commit.
+    run: Vec<&'a Review>,
+    /// An outstanding change request.
+    block: Option<&'a Review>,
+    /// The change request replaced an approval run (for `Superseded`).
+    superseded: bool,
+    /// The latest review that was not a comment.
+    last: Option<&'a Review>,
 }
 
 /// Evaluates the reviews gate.
@@ -423,7 +437,20 @@ pub fn evaluate(
         }
     }
 
-    // Latest standing per reviewer, in chronological order of first review.
+    // Reviewer-level disqualification: nothing such a reviewer does counts.
+    let disqualified = |key: &str| -> Option<Reason> {
+        if key == author {
+            Some(Reason::Author)
+        } else if config.ignore_contributors && contributors.contains(key) {
+            Some(Reason::Contributor)
+        } else {
+            None
+        }
+    };
+    let on_head =
+        |r: &Review| !config.dismiss_stale || r.commit_id.as_ref() == Some(&input.head_sha);
+
+    // Walk each reviewer's reviews in chronological order.
     let mut reviews: Vec<&Review> = input.reviews.iter().collect();
     reviews.sort_by_key(|r| (r.order, r.id));
     let mut order: Vec<String> = Vec::new();
@@ -432,59 +459,68 @@ pub fn evaluate(
         let key = lc(&r.user);
         let s = standing.entry(key.clone()).or_insert_with(|| {
             order.push(key.clone());
-            Standing {
-                latest: None,
-                approved_before: false,
-            }
+            Standing::default()
         });
         match r.state {
             ReviewState::Commented | ReviewState::Pending => {}
-            ReviewState::Approved | ReviewState::ChangesRequested | ReviewState::Dismissed => {
-                s.approved_before = s.latest.is_some_and(|l| l.state == ReviewState::Approved);
-                s.latest = Some(r);
+            ReviewState::Approved => {
+                // Only an approval that would itself count lifts the
+                // reviewer's own change request: a stale approval, or one
+                // from a disqualified reviewer, leaves it standing.
+                if disqualified(&key).is_none() && on_head(r) {
+                    s.block = None;
+                }
+                s.run.push(r);
+                s.superseded = false;
+                s.last = Some(r);
+            }
+            ReviewState::ChangesRequested => {
+                s.superseded = !s.run.is_empty();
+                s.run.clear();
+                s.block = Some(r);
+                s.last = Some(r);
+            }
+            ReviewState::Dismissed => {
+                s.run.clear();
+                s.block = None;
+                s.superseded = false;
+                s.last = Some(r);
             }
         }
     }
-    // Order approvers by their latest approval, so the list reads chronologically.
-    order.sort_by_key(|k| standing[k].latest.map(|r| (r.order, r.id)));
+    // Order reviewers by their latest decisive review, so lists read chronologically.
+    order.sort_by_key(|k| standing[k].last.map(|r| (r.order, r.id)));
 
     let mut counted: Vec<String> = Vec::new();
     let mut not_counted: Vec<NotCounted> = Vec::new();
     let mut change_requests: Vec<&Review> = Vec::new();
     for key in &order {
         let s = &standing[key];
-        let Some(r) = s.latest else { continue };
-        let login = r.user.clone();
-        match r.state {
-            ReviewState::Approved => {
-                let reason = if *key == author {
-                    Some(Reason::Author)
-                } else if config.ignore_contributors && contributors.contains(key) {
-                    Some(Reason::Contributor)
-                } else if config.dismiss_stale && r.commit_id.as_ref() != Some(&input.head_sha) {
-                    Some(Reason::Stale(r.commit_id.clone()))
-                } else {
-                    None
-                };
-                match reason {
-                    Some(reason) => not_counted.push(NotCounted { login, reason }),
-                    None => counted.push(login),
-                }
+        let Some(last) = s.last else { continue };
+        let login = last.user.clone();
+        if let Some(b) = s.block {
+            change_requests.push(b);
+        }
+        if let Some(latest_approval) = s.run.last() {
+            let reason = disqualified(key).or_else(|| {
+                (!s.run.iter().any(|r| on_head(r)))
+                    .then(|| Reason::Stale(latest_approval.commit_id.clone()))
+            });
+            match reason {
+                Some(reason) => not_counted.push(NotCounted { login, reason }),
+                None if s.block.is_none() => counted.push(login),
+                None => {}
             }
-            ReviewState::ChangesRequested => {
-                change_requests.push(r);
-                if s.approved_before {
-                    not_counted.push(NotCounted {
-                        login,
-                        reason: Reason::Superseded,
-                    });
-                }
-            }
-            ReviewState::Dismissed => not_counted.push(NotCounted {
+        } else if s.superseded {
+            not_counted.push(NotCounted {
+                login,
+                reason: Reason::Superseded,
+            });
+        } else if last.state == ReviewState::Dismissed {
+            not_counted.push(NotCounted {
                 login,
                 reason: Reason::Dismissed,
-            }),
-            ReviewState::Commented | ReviewState::Pending => {}
+            });
         }
     }
 
@@ -575,9 +611,8 @@ pub fn evaluate(
     let approvals_missing = config
         .required_approvals
         .saturating_sub(u32::try_from(counted.len()).unwrap_or(u32::MAX));
-    let unowned_fail = config.require_code_owners
-        && config.unowned == Unowned::Deny
-        && !unowned_files.is_empty();
+    let unowned_fail =
+        config.require_code_owners && config.unowned == Unowned::Deny && !unowned_files.is_empty();
     let passed = approvals_missing == 0
         && files_needing_owners.is_empty()
         && blocking_change_requests.is_empty()
@@ -703,11 +738,7 @@ pub fn render_summary(o: &ReviewsOutcome) -> (String, String) {
         if !o.files_needing_owners.is_empty() {
             parts.push(format!(
                 "{} a code owner's approval",
-                plural(
-                    o.files_needing_owners.len(),
-                    "file needs",
-                    "files need"
-                )
+                plural(o.files_needing_owners.len(), "file needs", "files need")
             ));
         }
         if unowned_fail && !o.unowned_files.is_empty() {
@@ -823,16 +854,33 @@ pub fn render_summary(o: &ReviewsOutcome) -> (String, String) {
     if o.code_owners_required && o.codeowners_path.is_none() {
         notes.push(format!(
             "No CODEOWNERS file on the base branch (looked at {}), so no file has a code owner.",
-            LOCATIONS.iter().map(|l| code(l)).collect::<Vec<_>>().join(", ")
+            LOCATIONS
+                .iter()
+                .map(|l| code(l))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if !unowned_fail && !o.unowned_files.is_empty() {
-        let list: Vec<String> = o.unowned_files.iter().take(20).map(|u| code(&u.path)).collect();
+        let list: Vec<String> = o
+            .unowned_files
+            .iter()
+            .take(20)
+            .map(|u| code(&u.path))
+            .collect();
         notes.push(format!(
             "{} no code owner ({}{}); allowed by `reviews.unowned: allow`.",
-            plural(o.unowned_files.len(), "changed file has", "changed files have"),
+            plural(
+                o.unowned_files.len(),
+                "changed file has",
+                "changed files have"
+            ),
             list.join(", "),
-            if o.unowned_files.len() > 20 { ", …" } else { "" }
+            if o.unowned_files.len() > 20 {
+                ", …"
+            } else {
+                ""
+            }
         ));
     }
     let co_path = o.codeowners_path.as_deref().unwrap_or("CODEOWNERS");
@@ -887,7 +935,9 @@ fn not_counted_text(n: &NotCounted, head: &CommitSha) -> String {
             short(head)
         ),
         Reason::Stale(None) => {
-            format!("{who}'s approval was not counted: GitHub did not say which commit it was made on")
+            format!(
+                "{who}'s approval was not counted: GitHub did not say which commit it was made on"
+            )
         }
         Reason::Author => format!("{who}'s approval was not counted: {who} opened this PR"),
         Reason::Contributor => format!(
@@ -897,9 +947,9 @@ fn not_counted_text(n: &NotCounted, head: &CommitSha) -> String {
             "{who}'s approval counts toward the total, but {who} is not an owner of any file still waiting for a code owner"
         ),
         Reason::Dismissed => format!("{who}'s review was dismissed"),
-        Reason::Superseded => format!(
-            "{who}'s earlier approval was replaced by their later request for changes"
-        ),
+        Reason::Superseded => {
+            format!("{who}'s earlier approval was replaced by their later request for changes")
+        }
     }
 }
 
@@ -1008,7 +1058,10 @@ mod tests {
             }]
         );
         let (_, summary) = render_summary(&o);
-        assert!(summary.contains("made on an older commit (`0000000`)"), "{summary}");
+        assert!(
+            summary.contains("made on an older commit (`0000000`)"),
+            "{summary}"
+        );
         let lax = ReviewsConfig {
             dismiss_stale: false,
             ..cfg()
@@ -1147,7 +1200,10 @@ mod tests {
         assert!(o.not_counted.iter().any(|n| n.reason == Reason::Superseded));
         let (title, summary) = render_summary(&o);
         assert!(title.contains("changes requested"));
-        assert!(summary.contains("@carol (a code owner) requested changes"), "{summary}");
+        assert!(
+            summary.contains("@carol (a code owner) requested changes"),
+            "{summary}"
+        );
         // A non-owner's change request also blocks (conservative).
         let o = evaluate(
             &input(
@@ -1174,16 +1230,26 @@ mod tests {
             review(1, "alice", "APPROVED", HEAD),
             review(2, "bob", "APPROVED", HEAD),
         ];
-        let o = evaluate(&input(co, files.clone(), reviews.clone()), &cfg(), &no_teams());
+        let o = evaluate(
+            &input(co, files.clone(), reviews.clone()),
+            &cfg(),
+            &no_teams(),
+        );
         assert!(!o.passed);
         assert_eq!(o.files_needing_owners.len(), 1);
         assert_eq!(o.files_needing_owners[0].path, "production/app.yaml");
         assert_eq!(
             o.unresolved_memberships,
-            vec![("acme/platform-team".into(), "alice".into()), ("acme/platform-team".into(), "bob".into())]
+            vec![
+                ("acme/platform-team".into(), "alice".into()),
+                ("acme/platform-team".into(), "bob".into())
+            ]
         );
         let (title, summary) = render_summary(&o);
-        assert!(title.contains("1 file needs a code owner's approval"), "{title}");
+        assert!(
+            title.contains("1 file needs a code owner's approval"),
+            "{title}"
+        );
         assert!(
             summary.contains("`production/app.yaml` needs an approval from @acme/platform-team"),
             "{summary}"
@@ -1214,7 +1280,8 @@ mod tests {
             ..cfg()
         };
         assert!(!evaluate(&inp, &one, &no_teams()).passed);
-        inp.email_logins.insert("Dev@Example.com".into(), "Bob".into());
+        inp.email_logins
+            .insert("Dev@Example.com".into(), "Bob".into());
         assert!(evaluate(&inp, &one, &no_teams()).passed);
     }
 
@@ -1230,7 +1297,11 @@ mod tests {
             previous_path: Some("production/app.yaml".into()),
             status: ChangeStatus::Renamed,
         };
-        let o = evaluate(&input(co, vec![renamed], reviews.clone()), &cfg(), &no_teams());
+        let o = evaluate(
+            &input(co, vec![renamed], reviews.clone()),
+            &cfg(),
+            &no_teams(),
+        );
         assert!(!o.passed);
         assert_eq!(o.files_needing_owners[0].path, "production/app.yaml");
         let deleted = PrFile {
@@ -1238,9 +1309,17 @@ mod tests {
             previous_path: None,
             status: ChangeStatus::Removed,
         };
-        let o = evaluate(&input(co, vec![deleted], reviews.clone()), &cfg(), &no_teams());
+        let o = evaluate(
+            &input(co, vec![deleted], reviews.clone()),
+            &cfg(),
+            &no_teams(),
+        );
         assert!(!o.passed);
-        let o = evaluate(&input(co, vec![file("staging/x.yaml")], reviews), &cfg(), &no_teams());
+        let o = evaluate(
+            &input(co, vec![file("staging/x.yaml")], reviews),
+            &cfg(),
+            &no_teams(),
+        );
         assert!(o.passed);
     }
 
@@ -1251,8 +1330,16 @@ mod tests {
             review(1, "alice", "APPROVED", HEAD),
             review(2, "bob", "APPROVED", HEAD),
         ];
-        let files = vec![file("prod/a.yaml"), file("other.txt"), file("prod/generated/x")];
-        let o = evaluate(&input(co, files.clone(), reviews.clone()), &cfg(), &no_teams());
+        let files = vec![
+            file("prod/a.yaml"),
+            file("other.txt"),
+            file("prod/generated/x"),
+        ];
+        let o = evaluate(
+            &input(co, files.clone(), reviews.clone()),
+            &cfg(),
+            &no_teams(),
+        );
         assert!(!o.passed);
         assert_eq!(
             o.unowned_files,
@@ -1269,12 +1356,19 @@ mod tests {
         );
         let (title, summary) = render_summary(&o);
         assert!(title.contains("2 files have no code owner"), "{title}");
-        assert!(summary.contains("CODEOWNERS line 2 lists no owners"), "{summary}");
+        assert!(
+            summary.contains("CODEOWNERS line 2 lists no owners"),
+            "{summary}"
+        );
         let allow = ReviewsConfig {
             unowned: Unowned::Allow,
             ..cfg()
         };
-        let o = evaluate(&input(co, files.clone(), reviews.clone()), &allow, &no_teams());
+        let o = evaluate(
+            &input(co, files.clone(), reviews.clone()),
+            &allow,
+            &no_teams(),
+        );
         assert!(o.passed);
         assert_eq!(o.unowned_files.len(), 2);
         // No CODEOWNERS at all: everything is unowned.
@@ -1314,16 +1408,27 @@ mod tests {
         let inp = input(
             co,
             vec![file(".github/CODEOWNERS"), file(REPO_CONFIG_PATH)],
-            vec![review(1, "bob", "APPROVED", HEAD), review(2, "carl", "APPROVED", HEAD)],
+            vec![
+                review(1, "bob", "APPROVED", HEAD),
+                review(2, "carl", "APPROVED", HEAD),
+            ],
         );
         let o = evaluate(&inp, &cfg(), &no_teams());
         assert!(!o.passed);
         assert!(o.ownership_changed && o.config_changed);
-        assert!(o.not_counted.iter().any(|n| n.login == "bob" && n.reason == Reason::NotOwner));
+        assert!(
+            o.not_counted
+                .iter()
+                .any(|n| n.login == "bob" && n.reason == Reason::NotOwner)
+        );
         let (_, summary) = render_summary(&o);
         assert!(summary.contains("This PR changes CODEOWNERS"), "{summary}");
         assert!(summary.contains("judged by the base branch's configuration"));
-        let inp = input(co, vec![file("a")], vec![review(1, "alice", "APPROVED", HEAD)]);
+        let inp = input(
+            co,
+            vec![file("a")],
+            vec![review(1, "alice", "APPROVED", HEAD)],
+        );
         let o = evaluate(&inp, &cfg(), &no_teams());
         assert!(!o.ownership_changed && !o.config_changed);
     }
@@ -1345,8 +1450,69 @@ mod tests {
     }
 
     #[test]
+    fn only_a_counting_approval_lifts_a_change_request() {
+        let co = "* @alice @bob\n";
+        let files = vec![file("a.yaml")];
+        // Bob requested changes, then approved an older commit: still blocked.
+        let o = evaluate(
+            &input(
+                co,
+                files.clone(),
+                vec![
+                    review(1, "alice", "APPROVED", HEAD),
+                    review(2, "bob", "CHANGES_REQUESTED", OLD),
+                    review(3, "bob", "APPROVED", OLD),
+                ],
+            ),
+            &cfg(),
+            &no_teams(),
+        );
+        assert!(!o.passed);
+        assert_eq!(o.blocking_change_requests.len(), 1);
+        assert_eq!(o.blocking_change_requests[0].review_id, 2);
+        // Dismissal lifts it (and leaves no approval behind).
+        let o = evaluate(
+            &input(
+                co,
+                files.clone(),
+                vec![
+                    review(1, "alice", "APPROVED", HEAD),
+                    review(2, "bob", "DISMISSED", OLD),
+                    review(3, "carl", "APPROVED", HEAD),
+                ],
+            ),
+            &ReviewsConfig {
+                required_approvals: 2,
+                ..cfg()
+            },
+            &no_teams(),
+        );
+        assert!(o.passed, "{o:?}");
+        // An approval on head followed by one on an older commit still counts.
+        let o = evaluate(
+            &input(
+                co,
+                files,
+                vec![
+                    review(1, "alice", "APPROVED", HEAD),
+                    review(2, "alice", "APPROVED", OLD),
+                ],
+            ),
+            &ReviewsConfig {
+                required_approvals: 1,
+                ..cfg()
+            },
+            &no_teams(),
+        );
+        assert!(o.passed, "{o:?}");
+    }
+
+    #[test]
     fn review_state_parse() {
-        assert_eq!("changes_requested".parse(), Ok(ReviewState::ChangesRequested));
+        assert_eq!(
+            "changes_requested".parse(),
+            Ok(ReviewState::ChangesRequested)
+        );
         assert_eq!("DISMISSED".parse(), Ok(ReviewState::Dismissed));
         assert!("approve".parse::<ReviewState>().is_err());
     }

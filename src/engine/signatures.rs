@@ -220,11 +220,7 @@ fn code(s: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })
         .collect();
-    let longest = clean
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     let pad = if clean.starts_with('`') || clean.ends_with('`') {
         " "
@@ -282,7 +278,11 @@ pub fn render_summary(o: &SignaturesOutcome) -> (String, String) {
             "{} of {} {} not verified",
             o.failing.len(),
             o.checked,
-            if o.checked == 1 { "commit is" } else { "commits are" }
+            if o.checked == 1 {
+                "commit is"
+            } else {
+                "commits are"
+            }
         )
     };
     let mut s = String::new();
@@ -352,7 +352,9 @@ mod tests {
 
     #[test]
     fn all_verified_passes() {
-        let c: Vec<Commit> = (1..=3).map(|i| commit(i, Some("alice"), true, "valid")).collect();
+        let c: Vec<Commit> = (1..=3)
+            .map(|i| commit(i, Some("alice"), true, "valid"))
+            .collect();
         let o = evaluate(&c, &SignaturesConfig::default());
         assert!(o.passed);
         assert_eq!(render_summary(&o).0, "All 3 commits are verified");
@@ -370,7 +372,10 @@ mod tests {
         assert_eq!(o.failing.len(), 2);
         let (title, summary) = render_summary(&o);
         assert_eq!(title, "2 of 3 commits are not verified");
-        assert!(summary.contains("`0000000` by @bob: the commit is not signed (`unsigned`)"), "{summary}");
+        assert!(
+            summary.contains("`0000000` by @bob: the commit is not signed (`unsigned`)"),
+            "{summary}"
+        );
         assert!(summary.contains("`Some One <some@one.test>`"), "{summary}");
         assert!(summary.contains("not one of the identities on the signing key (`bad_email`)"));
     }
@@ -415,7 +420,11 @@ mod tests {
         };
         let o = evaluate(std::slice::from_ref(&c), &cfg);
         assert!(!o.passed);
-        assert!(render_summary(&o).1.contains("signed by @mallory, not by its author"));
+        assert!(
+            render_summary(&o)
+                .1
+                .contains("signed by @mallory, not by its author")
+        );
         assert!(evaluate(std::slice::from_ref(&c), &SignaturesConfig::default()).passed);
         c.verification.as_mut().unwrap().signer = None;
         assert!(!evaluate(std::slice::from_ref(&c), &cfg).passed);
@@ -455,7 +464,9 @@ mod tests {
 
     #[test]
     fn more_than_250_commits_are_all_checked() {
-        let mut c: Vec<Commit> = (1..=300).map(|i| commit(i, Some("a"), true, "valid")).collect();
+        let mut c: Vec<Commit> = (1..=300)
+            .map(|i| commit(i, Some("a"), true, "valid"))
+            .collect();
         assert!(evaluate(&c, &SignaturesConfig::default()).passed);
         c[299].verification.as_mut().unwrap().verified = false;
         c[299].verification.as_mut().unwrap().reason = "unknown_key".into();
@@ -467,7 +478,9 @@ mod tests {
 
     #[test]
     fn huge_failure_lists_stay_under_the_cap() {
-        let c: Vec<Commit> = (1..=5000).map(|i| commit(i, Some("a"), false, "unsigned")).collect();
+        let c: Vec<Commit> = (1..=5000)
+            .map(|i| commit(i, Some("a"), false, "unsigned"))
+            .collect();
         let o = evaluate(&c, &SignaturesConfig::default());
         let (_, s) = render_summary(&o);
         assert!(s.len() < 65_535);
