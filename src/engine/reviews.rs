@@ -618,7 +618,7 @@ pub fn evaluate(
         && blocking_change_requests.is_empty()
         && !unowned_fail;
 
-    let touched = |target: &str| paths.iter().any(|p| *p == target);
+    let touched = |target: &str| paths.contains(&target);
     ReviewsOutcome {
         passed,
         approvals_counted: counted,
