@@ -73,3 +73,19 @@ fn all_vectors_pass() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn shipped_sample_codeowners_is_valid() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules/sample-repo/.github/CODEOWNERS");
+    let text = std::fs::read_to_string(&path).expect("read sample CODEOWNERS");
+    let co = CodeOwners::parse(&text);
+    assert!(co.errors.is_empty(), "{:?}", co.errors);
+    match co.owners_of("production/payments-api/deployment.yaml") {
+        Ownership::Owned { owners, .. } => {
+            assert_eq!(owners[0].to_string(), "@your-org/platform-team")
+        }
+        other => panic!("production is not owned: {other:?}"),
+    }
+    assert_eq!(co.owners_of("README.md"), Ownership::NoMatch);
+}

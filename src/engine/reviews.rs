@@ -770,14 +770,8 @@ pub fn render_summary(o: &ReviewsOutcome) -> (String, String) {
         ));
     }
     if o.approvals_missing > 0 {
-        let have = if o.approvals_counted.is_empty() {
-            "none counted yet".to_owned()
-        } else {
-            let names: Vec<String> = o.approvals_counted.iter().map(|l| at(l)).collect();
-            format!("counted: {}", names.join(", "))
-        };
         needed.push(format!(
-            "{} more {} needed ({} of {} required; {})",
+            "{} more {} needed ({} of {} required counted so far)",
             o.approvals_missing,
             if o.approvals_missing == 1 {
                 "approval"
@@ -786,7 +780,6 @@ pub fn render_summary(o: &ReviewsOutcome) -> (String, String) {
             },
             o.approvals_counted.len(),
             o.approvals_required,
-            have
         ));
     }
     for c in &o.blocking_change_requests {
@@ -829,7 +822,7 @@ pub fn render_summary(o: &ReviewsOutcome) -> (String, String) {
     }
 
     if !o.not_counted.is_empty() {
-        s.push_str("### Not counted\n");
+        s.push_str("### About the other approvals\n");
         let items: Vec<String> = o
             .not_counted
             .iter()
