@@ -2,4 +2,5 @@
 //! repositories. The pure [`engine`] evaluates data; everything else is the
 //! I/O shell around it.
 
+pub mod bench_support;
 pub mod engine;
