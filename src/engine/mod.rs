@@ -1,11 +1,16 @@
 //! The pure policy engine: no async, no I/O, no GitHub types. It takes plain
 //! data (file contents, reviews, commits, push events) and returns findings.
 
+pub mod argocd_rbac;
 pub mod config;
 pub mod evaluate;
 pub mod finding;
+pub mod gitops;
 pub mod ids;
 pub mod input;
 pub mod object;
+pub mod rbac;
+pub mod secrets;
+pub mod templates;
 pub mod violation;
 pub mod yaml;
