@@ -234,7 +234,10 @@ pub fn parse_line(raw: &str) -> Result<Option<PolicyLine>, String> {
             member: f(1),
             role: f(2),
         })),
-        Some("p") => Err("is a `p` line without the fields `p, subject, resource, action, object, effect`".into()),
+        Some("p") => Err(
+            "is a `p` line without the fields `p, subject, resource, action, object, effect`"
+                .into(),
+        ),
         Some("g") => Err("is a `g` line without the fields `g, member, role`".into()),
         _ => Err("starts with neither `p` nor `g`".into()),
     }
@@ -367,13 +370,15 @@ fn cross_project_reason(
             "it lets the subject `{action}` AppProjects (`{object}`), so it can rewrite a project's allowed repos, destinations and kinds"
         ));
     }
-    let project_scoped = matches!(&scope, ObjectScope::Project(p) if !p.contains(':') && !p.is_empty());
-    if writes && !project_scoped {
-        if let Some(global) = GLOBAL_RESOURCES.iter().find(|g| mode.matches(resource, g)) {
-            return Some(format!(
-                "it lets the subject `{action}` Argo CD-wide `{global}` (`{object}`), which every project uses"
-            ));
-        }
+    let project_scoped =
+        matches!(&scope, ObjectScope::Project(p) if !p.contains(':') && !p.is_empty());
+    if writes
+        && !project_scoped
+        && let Some(global) = GLOBAL_RESOURCES.iter().find(|g| mode.matches(resource, g))
+    {
+        return Some(format!(
+            "it lets the subject `{action}` Argo CD-wide `{global}` (`{object}`), which every project uses"
+        ));
     }
     None
 }
@@ -390,7 +395,10 @@ fn check_lines(lines: &[NumberedLine], mode: MatchMode, platform: bool, out: &mu
                 object,
                 ..
             } => {
-                if !l.policy.is_allow() || subject == "role:admin" || neutralised(&l.policy, lines, mode) {
+                if !l.policy.is_allow()
+                    || subject == "role:admin"
+                    || neutralised(&l.policy, lines, mode)
+                {
                     continue;
                 }
                 if let Some(why) = cross_project_reason(resource, action, object, mode) {
@@ -435,7 +443,9 @@ fn check_lines(lines: &[NumberedLine], mode: MatchMode, platform: bool, out: &mu
 /// Line number of line `idx` inside a string value. A multi-line value
 /// written as a block scalar (`|`) starts on the line after its key.
 fn text_line(value: &Node, key_line: u32, idx: usize) -> u32 {
-    let first = if value.span.line == key_line && matches!(&value.value, Value::Str(s) if s.contains('\n')) {
+    let first = if value.span.line == key_line
+        && matches!(&value.value, Value::Str(s) if s.contains('\n'))
+    {
         key_line + 1
     } else {
         value.span.line
@@ -457,7 +467,9 @@ fn parse_text(
         out.push(Violation::new(
             RULE,
             key_line,
-            format!("`{key}` is larger than {MAX_POLICY_BYTES} bytes and was not analysed; split it"),
+            format!(
+                "`{key}` is larger than {MAX_POLICY_BYTES} bytes and was not analysed; split it"
+            ),
         ));
         return lines;
     }
@@ -516,7 +528,10 @@ pub fn is_rbac_configmap(obj: &Object) -> bool {
 /// projects, plus the built-in cross-project roles. Used by
 /// `argocd-anonymous` to judge `policy.default`.
 pub fn cross_project_subjects(lines: &[NumberedLine], mode: MatchMode) -> Vec<String> {
-    let mut out: Vec<String> = CROSS_PROJECT_BUILTIN_ROLES.iter().map(|s| (*s).to_owned()).collect();
+    let mut out: Vec<String> = CROSS_PROJECT_BUILTIN_ROLES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     for l in lines {
         if let PolicyLine::Permission {
             subject,
@@ -586,7 +601,10 @@ fn check_project_roles(obj: &Object, out: &mut Vec<Violation>) {
                     out.push(Violation::new(
                         RULE,
                         line,
-                        format!("role `{role_name}` policy `{}` {why}; Argo CD rejects it", text.trim()),
+                        format!(
+                            "role `{role_name}` policy `{}` {why}; Argo CD rejects it",
+                            text.trim()
+                        ),
                     ));
                     continue;
                 }
@@ -724,7 +742,10 @@ mod tests {
         assert!(MatchMode::Glob.matches("team-a/*", "team-a/ns/app"));
         assert!(!MatchMode::Glob.matches("team-a/*", "team-b/app"));
         assert!(MatchMode::Regex.matches("team-a/.*", "not-team-a/app"));
-        assert!(!MatchMode::Glob.matches("[", "["), "bad pattern never matches");
+        assert!(
+            !MatchMode::Glob.matches("[", "["),
+            "bad pattern never matches"
+        );
     }
 
     #[test]

@@ -71,7 +71,11 @@ impl NamespaceGlobs {
     pub fn new(globs: &[String]) -> Result<Self, globset::Error> {
         let mut b = globset::GlobSetBuilder::new();
         for g in globs {
-            b.add(globset::GlobBuilder::new(g).literal_separator(false).build()?);
+            b.add(
+                globset::GlobBuilder::new(g)
+                    .literal_separator(false)
+                    .build()?,
+            );
         }
         Ok(Self {
             set: b.build()?,
@@ -111,7 +115,11 @@ pub fn check(obj: &Object, ctx: &GitopsContext<'_>) -> Vec<Violation> {
     v.extend(argocd_anonymous(obj));
     v.extend(argocd_rbac::check(obj, ctx.platform));
     v.extend(flux_service_account(obj));
-    v.extend(flux_cross_namespace(obj, ctx.namespace, ctx.tenant_namespace));
+    v.extend(flux_cross_namespace(
+        obj,
+        ctx.namespace,
+        ctx.tenant_namespace,
+    ));
     v
 }
 
@@ -185,9 +193,7 @@ pub fn gitops_resource(obj: &Object, platform: bool) -> Vec<Violation> {
             "{what} object {} `{}` ({}) is in a path whose binding is not `platform: true`: \
              a tenant that creates its own GitOps objects escapes its AppProject; \
              move it to a platform-owned path or ask the platform team to create it",
-            obj.kind,
-            obj.name,
-            obj.api_version
+            obj.kind, obj.name, obj.api_version
         ),
     )]
 }
@@ -348,8 +354,14 @@ pub fn appproject_wildcard(obj: &Object) -> Vec<Violation> {
     const DANGEROUS: [(&str, &str); 6] = [
         ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
         ("rbac.authorization.k8s.io", "ClusterRole"),
-        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        (
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration",
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration",
+        ),
         ("apiextensions.k8s.io", "CustomResourceDefinition"),
         ("", "Namespace"),
     ];
@@ -473,7 +485,19 @@ pub fn auto_sync(obj: &Object, production: &NamespaceGlobs) -> Vec<Violation> {
 fn truthy(s: &str) -> bool {
     matches!(
         s,
-        "1" | "t" | "T" | "TRUE" | "true" | "True" | "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+        "1" | "t"
+            | "T"
+            | "TRUE"
+            | "true"
+            | "True"
+            | "y"
+            | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
     )
 }
 
@@ -519,7 +543,10 @@ pub fn argocd_anonymous(obj: &Object) -> Vec<Violation> {
         let role = role.trim();
         let mut ignored = Vec::new();
         let (lines, mode) = argocd_rbac::global_policy(obj, &mut ignored);
-        if argocd_rbac::cross_project_subjects(&lines, mode).iter().any(|s| s == role) {
+        if argocd_rbac::cross_project_subjects(&lines, mode)
+            .iter()
+            .any(|s| s == role)
+        {
             let what = if role == "role:admin" {
                 "makes every user (and the anonymous user, if enabled) an administrator"
             } else {
@@ -559,7 +586,11 @@ pub fn flux_service_account(obj: &Object) -> Vec<Violation> {
     if !sa.is_empty() {
         return Vec::new();
     }
-    let line = match obj.root.get("spec").and_then(|s| s.entry("serviceAccountName")) {
+    let line = match obj
+        .root
+        .get("spec")
+        .and_then(|s| s.entry("serviceAccountName"))
+    {
         Some(e) => e.key_span.line,
         None => obj.line_of(&["spec"]),
     };
@@ -609,7 +640,10 @@ pub fn flux_cross_namespace(
         }
     };
     check_ref(spec.get("sourceRef"), "`sourceRef`");
-    check_ref(spec.path(&["chart", "spec", "sourceRef"]), "`chart.spec.sourceRef`");
+    check_ref(
+        spec.path(&["chart", "spec", "sourceRef"]),
+        "`chart.spec.sourceRef`",
+    );
     check_ref(spec.get("chartRef"), "`chartRef`");
     check_ref(spec.get("imageRepositoryRef"), "`imageRepositoryRef`");
     for (list, what) in [
@@ -672,10 +706,19 @@ mod tests {
 
     #[test]
     fn gitops_resource_matches_on_group() {
-        let app = obj("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\n");
-        assert_eq!(rules(&gitops_resource(&app, false)), vec![("gitops-resource", 2)]);
-        assert!(gitops_resource(&app, true).is_empty(), "platform paths may hold them");
-        let flux = obj("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\n");
+        let app =
+            obj("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\n");
+        assert_eq!(
+            rules(&gitops_resource(&app, false)),
+            vec![("gitops-resource", 2)]
+        );
+        assert!(
+            gitops_resource(&app, true).is_empty(),
+            "platform paths may hold them"
+        );
+        let flux = obj(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\n",
+        );
         assert_eq!(gitops_resource(&flux, false).len(), 1);
         for other in [
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: a\n",
@@ -703,7 +746,8 @@ mod tests {
         assert_eq!(gitops_resource(&rbac, false).len(), 1);
     }
 
-    const PROJECT: &str = "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: p\nspec:\n";
+    const PROJECT: &str =
+        "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: p\nspec:\n";
 
     #[test]
     fn appproject_reference_is_clean() {
@@ -726,8 +770,13 @@ mod tests {
 
     #[test]
     fn appproject_deny_only_repos_and_blacklist() {
-        let o = obj(&format!("{PROJECT}  sourceRepos:\n  - '!https://github.com/evil/*'\n"));
-        assert_eq!(rules(&appproject_wildcard(&o)), vec![("appproject-wildcard", 6)]);
+        let o = obj(&format!(
+            "{PROJECT}  sourceRepos:\n  - '!https://github.com/evil/*'\n"
+        ));
+        assert_eq!(
+            rules(&appproject_wildcard(&o)),
+            vec![("appproject-wildcard", 6)]
+        );
         // A wildcard whitelist whose dangerous kinds are all blacklisted is fine.
         let o = obj(&format!(
             "{PROJECT}  clusterResourceWhitelist:\n  - group: rbac.authorization.k8s.io\n    kind: '*'\n  clusterResourceBlacklist:\n  - group: rbac.authorization.k8s.io\n    kind: '*'\n"
@@ -757,23 +806,33 @@ mod tests {
             }
         }
         // Not production, or no production configured.
-        let o = obj(&APP.replace("payments", "payments-staging").replace("syncPolicy:\n", "syncPolicy:\n    automated: {}\n"));
+        let o = obj(&APP
+            .replace("payments", "payments-staging")
+            .replace("syncPolicy:\n", "syncPolicy:\n    automated: {}\n"));
         assert!(auto_sync(&o, &prod()).is_empty());
         let o = obj(&format!("{APP}    automated: {{}}\n"));
         assert!(auto_sync(&o, &NamespaceGlobs::new(&[]).unwrap()).is_empty());
         // Glob match.
-        let o = obj(&APP.replace("payments", "shop-prod").replace("syncPolicy:\n", "syncPolicy:\n    automated: {}\n"));
+        let o = obj(&APP
+            .replace("payments", "shop-prod")
+            .replace("syncPolicy:\n", "syncPolicy:\n    automated: {}\n"));
         assert_eq!(auto_sync(&o, &prod()).len(), 1);
     }
 
     #[test]
     fn auto_sync_applicationset() {
         let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: s\nspec:\n  template:\n    spec:\n      destination:\n        namespace: '{{.path.basename}}'\n      syncPolicy:\n        automated: {}\n";
-        assert_eq!(rules(&auto_sync(&obj(set), &prod())), vec![("auto-sync", 11)]);
+        assert_eq!(
+            rules(&auto_sync(&obj(set), &prod())),
+            vec![("auto-sync", 11)]
+        );
         let fixed = set.replace("'{{.path.basename}}'", "team-dev");
         assert!(auto_sync(&obj(&fixed), &prod()).is_empty());
         let patch = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: s\nspec:\n  templatePatch: |\n    spec:\n      syncPolicy:\n        automated: {}\n";
-        assert_eq!(rules(&auto_sync(&obj(patch), &prod())), vec![("auto-sync", 6)]);
+        assert_eq!(
+            rules(&auto_sync(&obj(patch), &prod())),
+            vec![("auto-sync", 6)]
+        );
     }
 
     #[test]
@@ -784,7 +843,11 @@ mod tests {
             ))
         };
         for v in ["'true'", "\"True\"", "'1'", "yes", "on", "true", "'YES'"] {
-            assert_eq!(rules(&argocd_anonymous(&cm(v))), vec![("argocd-anonymous", 6)], "{v}");
+            assert_eq!(
+                rules(&argocd_anonymous(&cm(v))),
+                vec![("argocd-anonymous", 6)],
+                "{v}"
+            );
         }
         for v in ["'false'", "false", "no", "''", "'0'"] {
             assert!(argocd_anonymous(&cm(v)).is_empty(), "{v}");
@@ -799,7 +862,11 @@ mod tests {
             ))
         };
         for d in ["role:admin", "role:readonly", "role:all-apps"] {
-            assert_eq!(rules(&argocd_anonymous(&cm(d))), vec![("argocd-anonymous", 6)], "{d}");
+            assert_eq!(
+                rules(&argocd_anonymous(&cm(d))),
+                vec![("argocd-anonymous", 6)],
+                "{d}"
+            );
         }
         for d in ["''", "role:team-a"] {
             assert!(argocd_anonymous(&cm(d)).is_empty(), "{d}");
@@ -809,9 +876,15 @@ mod tests {
     #[test]
     fn flux_service_accounts() {
         let ks = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\n  namespace: payments\nspec:\n  interval: 10m\n";
-        assert_eq!(rules(&flux_service_account(&obj(ks))), vec![("flux-service-account", 6)]);
+        assert_eq!(
+            rules(&flux_service_account(&obj(ks))),
+            vec![("flux-service-account", 6)]
+        );
         let empty = format!("{ks}  serviceAccountName: ''\n");
-        assert_eq!(rules(&flux_service_account(&obj(&empty))), vec![("flux-service-account", 8)]);
+        assert_eq!(
+            rules(&flux_service_account(&obj(&empty))),
+            vec![("flux-service-account", 8)]
+        );
         let ok = format!("{ks}  serviceAccountName: flux-payments-reconciler\n");
         assert!(flux_service_account(&obj(&ok)).is_empty());
         let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\nspec: {}\n";
@@ -840,7 +913,10 @@ mod tests {
         let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\nspec:\n  chart:\n    spec:\n      chart: x\n      sourceRef:\n        kind: HelmRepository\n        name: r\n        namespace: flux-system\n  storageNamespace: default\n";
         let found = flux_cross_namespace(&obj(hr), "payments", &tenant);
         let got = rules(&found);
-        assert_eq!(got, vec![("flux-cross-namespace", 12), ("flux-cross-namespace", 13)]);
+        assert_eq!(
+            got,
+            vec![("flux-cross-namespace", 12), ("flux-cross-namespace", 13)]
+        );
     }
 
     #[test]

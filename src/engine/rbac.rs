@@ -41,9 +41,17 @@ const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// Subjects that stand for "everyone" (or every workload).
 const EVERYONE: [(&str, &str, &str); 4] = [
     ("User", "system:anonymous", "every unauthenticated request"),
-    ("Group", "system:unauthenticated", "every unauthenticated request"),
+    (
+        "Group",
+        "system:unauthenticated",
+        "every unauthenticated request",
+    ),
     ("Group", "system:authenticated", "every authenticated user"),
-    ("Group", "system:serviceaccounts", "every service account in the cluster"),
+    (
+        "Group",
+        "system:serviceaccounts",
+        "every service account in the cluster",
+    ),
 ];
 
 /// A permission that allows escalation: group, resource, verbs that matter,
@@ -181,7 +189,12 @@ fn check_binding(obj: &Object) -> Vec<Violation> {
             ));
         }
     }
-    for s in obj.root.get("subjects").and_then(Node::as_seq).unwrap_or_default() {
+    for s in obj
+        .root
+        .get("subjects")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
         let kind = s.get("kind").and_then(Node::as_str).unwrap_or("");
         let name = s.get("name").and_then(Node::as_str).unwrap_or("");
         if let Some((_, _, who)) = EVERYONE.iter().find(|(k, n, _)| *k == kind && *n == name) {
@@ -202,7 +215,12 @@ fn check_role(obj: &Object) -> Vec<Violation> {
     let mut out = Vec::new();
     let cluster = obj.kind == "ClusterRole";
     let who = format!("{} `{}`", obj.kind, obj.name);
-    for rule in obj.root.get("rules").and_then(Node::as_seq).unwrap_or_default() {
+    for rule in obj
+        .root
+        .get("rules")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
         let groups = strings(rule.get("apiGroups"));
         let resources = strings(rule.get("resources"));
         let verbs = strings(rule.get("verbs"));
@@ -261,7 +279,11 @@ fn check_role(obj: &Object) -> Vec<Violation> {
             let granted: Vec<&str> = if all_verbs {
                 vec!["*"]
             } else {
-                d.verbs.iter().copied().filter(|v| verbs.contains(v)).collect()
+                d.verbs
+                    .iter()
+                    .copied()
+                    .filter(|v| verbs.contains(v))
+                    .collect()
             };
             if granted.is_empty() {
                 continue;
@@ -301,12 +323,24 @@ mod tests {
 
     #[test]
     fn bindings() {
-        assert_eq!(lines(&format!("{CRB}  name: cluster-admin\nsubjects:\n- kind: Group\n  name: devs\n")), vec![8]);
+        assert_eq!(
+            lines(&format!(
+                "{CRB}  name: cluster-admin\nsubjects:\n- kind: Group\n  name: devs\n"
+            )),
+            vec![8]
+        );
         assert_eq!(lines(&format!("{CRB}  name: admin\n")), vec![8]);
         assert_eq!(lines(&format!("{CRB}  name: view\n")), Vec::<u32>::new());
         let rb = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: b\n  namespace: payments\nroleRef:\n  kind: ClusterRole\n  name: edit\nsubjects:\n- kind: ServiceAccount\n  name: ci\n  namespace: payments\n";
-        assert_eq!(lines(rb), Vec::<u32>::new(), "edit inside one namespace is fine");
-        assert_eq!(lines(&rb.replace("name: edit", "name: cluster-admin")), vec![8]);
+        assert_eq!(
+            lines(rb),
+            Vec::<u32>::new(),
+            "edit inside one namespace is fine"
+        );
+        assert_eq!(
+            lines(&rb.replace("name: edit", "name: cluster-admin")),
+            vec![8]
+        );
         let everyone = format!(
             "{CRB}  name: view\nsubjects:\n- kind: Group\n  name: system:authenticated\n- kind: User\n  name: system:anonymous\n- kind: Group\n  name: system:unauthenticated\n- kind: Group\n  name: system:serviceaccounts:payments\n"
         );
@@ -328,24 +362,75 @@ mod tests {
     #[test]
     fn escalation_verbs_and_sensitive_resources() {
         for (rule, hit) in [
-            ("- apiGroups: [rbac.authorization.k8s.io]\n  resources: [clusterroles]\n  verbs: [bind, escalate]\n", 2),
-            ("- apiGroups: ['']\n  resources: [users, groups]\n  verbs: [impersonate]\n", 1),
-            ("- apiGroups: ['']\n  resources: [secrets]\n  verbs: [list]\n", 1),
-            ("- apiGroups: ['']\n  resources: [nodes/proxy]\n  verbs: [get]\n", 1),
-            ("- apiGroups: ['']\n  resources: ['*/proxy']\n  verbs: [get]\n", 1),
-            ("- apiGroups: ['']\n  resources: [serviceaccounts/token]\n  verbs: [create]\n", 1),
-            ("- apiGroups: [certificates.k8s.io]\n  resources: [signers]\n  verbs: [approve]\n", 1),
-            ("- apiGroups: [admissionregistration.k8s.io]\n  resources: [mutatingwebhookconfigurations]\n  verbs: [patch]\n", 1),
-            ("- apiGroups: ['']\n  resources: [persistentvolumes]\n  verbs: [create]\n", 1),
-            ("- apiGroups: ['']\n  resources: [namespaces]\n  verbs: [patch]\n", 1),
-            ("- apiGroups: ['*']\n  resources: [secrets]\n  verbs: [watch]\n", 1),
+            (
+                "- apiGroups: [rbac.authorization.k8s.io]\n  resources: [clusterroles]\n  verbs: [bind, escalate]\n",
+                2,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [users, groups]\n  verbs: [impersonate]\n",
+                1,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [secrets]\n  verbs: [list]\n",
+                1,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [nodes/proxy]\n  verbs: [get]\n",
+                1,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: ['*/proxy']\n  verbs: [get]\n",
+                1,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [serviceaccounts/token]\n  verbs: [create]\n",
+                1,
+            ),
+            (
+                "- apiGroups: [certificates.k8s.io]\n  resources: [signers]\n  verbs: [approve]\n",
+                1,
+            ),
+            (
+                "- apiGroups: [admissionregistration.k8s.io]\n  resources: [mutatingwebhookconfigurations]\n  verbs: [patch]\n",
+                1,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [persistentvolumes]\n  verbs: [create]\n",
+                1,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [namespaces]\n  verbs: [patch]\n",
+                1,
+            ),
+            (
+                "- apiGroups: ['*']\n  resources: [secrets]\n  verbs: [watch]\n",
+                1,
+            ),
             // Compliant look-alikes.
-            ("- apiGroups: ['']\n  resources: [secrets]\n  verbs: [create]\n", 0),
-            ("- apiGroups: [apps]\n  resources: [secrets]\n  verbs: [get]\n", 0),
-            ("- apiGroups: ['']\n  resources: [namespaces]\n  verbs: [get, list]\n", 0),
-            ("- apiGroups: ['']\n  resources: [serviceaccounts]\n  verbs: [create]\n", 0),
-            ("- apiGroups: ['']\n  resources: [pods]\n  verbs: [Escalate, BIND]\n", 0),
-            ("- apiGroups: ['']\n  resources: [nodes]\n  verbs: [get]\n", 0),
+            (
+                "- apiGroups: ['']\n  resources: [secrets]\n  verbs: [create]\n",
+                0,
+            ),
+            (
+                "- apiGroups: [apps]\n  resources: [secrets]\n  verbs: [get]\n",
+                0,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [namespaces]\n  verbs: [get, list]\n",
+                0,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [serviceaccounts]\n  verbs: [create]\n",
+                0,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [pods]\n  verbs: [Escalate, BIND]\n",
+                0,
+            ),
+            (
+                "- apiGroups: ['']\n  resources: [nodes]\n  verbs: [get]\n",
+                0,
+            ),
         ] {
             let text = format!("{CR}{rule}");
             assert_eq!(check(&obj(&text)).len(), hit, "{rule}");
@@ -360,7 +445,9 @@ mod tests {
         let reconciler = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: flux-payments-reconciler\n  namespace: payments\nrules:\n- apiGroups: [\"\", \"apps\", \"networking.k8s.io\", \"autoscaling\"]\n  resources: [\"deployments\", \"services\", \"configmaps\", \"ingresses\", \"horizontalpodautoscalers\"]\n  verbs: [\"get\", \"list\", \"watch\", \"create\", \"update\", \"patch\", \"delete\"]\n";
         assert!(check(&obj(reconciler)).is_empty());
         // But minting tokens is an escalation even inside a namespace.
-        let token = role.replace("[secrets]", "[serviceaccounts/token]").replace("[get, list]", "[create]");
+        let token = role
+            .replace("[secrets]", "[serviceaccounts/token]")
+            .replace("[get, list]", "[create]");
         assert_eq!(check(&obj(&token)).len(), 1);
     }
 

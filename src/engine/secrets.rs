@@ -33,7 +33,9 @@ fn is_avp_placeholder(s: &str, has_avp_path: bool) -> bool {
     let s = s.trim();
     let inner = s.strip_prefix('<').and_then(|r| r.strip_suffix('>'));
     match inner {
-        Some(i) if !i.is_empty() && !i.contains(['<', '>']) => i.starts_with("path:") || has_avp_path,
+        Some(i) if !i.is_empty() && !i.contains(['<', '>']) => {
+            i.starts_with("path:") || has_avp_path
+        }
         _ => false,
     }
 }
@@ -57,7 +59,9 @@ fn check_secret(obj: &Object) -> Vec<Violation> {
         .path(&["metadata", "annotations", "avp.kubernetes.io/path"])
         .is_some();
     for field in ["data", "stringData"] {
-        let Some(map) = obj.root.get(field) else { continue };
+        let Some(map) = obj.root.get(field) else {
+            continue;
+        };
         let Some(entries) = map.as_map() else {
             if !map.is_null() {
                 out.push(Violation::new(
@@ -72,7 +76,7 @@ fn check_secret(obj: &Object) -> Vec<Violation> {
             let plaintext = match &e.value.value {
                 Value::Null => false,
                 Value::Str(s) => {
-                    !s.is_empty() && !(sops && is_sops_value(s)) && !is_avp_placeholder(s, avp)
+                    !(s.is_empty() || (sops && is_sops_value(s)) || is_avp_placeholder(s, avp))
                 }
                 _ => true, // numbers and booleans are values too (stringData coerces them)
             };
@@ -101,7 +105,9 @@ pub fn kustomize_literals(root: &Node) -> Vec<Violation> {
         .and_then(Node::as_seq)
         .unwrap_or_default()
     {
-        let Some(e) = g.entry("literals") else { continue };
+        let Some(e) = g.entry("literals") else {
+            continue;
+        };
         if e.value.as_seq().is_some_and(|l| !l.is_empty()) {
             let name = g.get("name").and_then(Node::as_str).unwrap_or("");
             out.push(Violation::new(
@@ -134,18 +140,37 @@ mod tests {
 
     #[test]
     fn plaintext_values() {
-        assert_eq!(lines(&format!("{SECRET}data:\n  password: cGFzcw==\n  empty: ''\n")), vec![6]);
-        assert_eq!(lines(&format!("{SECRET}stringData:\n  token: abc\n  port: 5432\n  on: yes\n")), vec![6, 7, 8]);
+        assert_eq!(
+            lines(&format!(
+                "{SECRET}data:\n  password: cGFzcw==\n  empty: ''\n"
+            )),
+            vec![6]
+        );
+        assert_eq!(
+            lines(&format!(
+                "{SECRET}stringData:\n  token: abc\n  port: 5432\n  on: yes\n"
+            )),
+            vec![6, 7, 8]
+        );
         assert_eq!(lines(&format!("{SECRET}data: {{}}\n")), Vec::<u32>::new());
-        assert_eq!(lines(&format!("{SECRET}type: kubernetes.io/service-account-token\n")), Vec::<u32>::new());
+        assert_eq!(
+            lines(&format!(
+                "{SECRET}type: kubernetes.io/service-account-token\n"
+            )),
+            Vec::<u32>::new()
+        );
         assert_eq!(lines(&format!("{SECRET}data: abc\n")), vec![5]);
     }
 
     #[test]
     fn message_never_contains_the_value() {
-        let o = load_objects("f.yaml", &format!("{SECRET}stringData:\n  token: hunter2\n"), &Limits::default())
-            .objects
-            .remove(0);
+        let o = load_objects(
+            "f.yaml",
+            &format!("{SECRET}stringData:\n  token: hunter2\n"),
+            &Limits::default(),
+        )
+        .objects
+        .remove(0);
         let v = check(&o);
         assert_eq!(v.len(), 1);
         assert!(!v[0].message.contains("hunter2"));
@@ -164,8 +189,13 @@ mod tests {
         // ENC-looking value without SOPS metadata is not trusted.
         let fake = format!("{SECRET}data:\n  password: ENC[AES256_GCM,data:Zm9v,type:str]\n");
         assert_eq!(lines(&fake), vec![6]);
-        let avp = format!("{SECRET}stringData:\n  a: <path:secret/data/app#password>\n  b: <password>\n");
-        assert_eq!(lines(&avp), vec![7], "`<key>` needs the avp path annotation");
+        let avp =
+            format!("{SECRET}stringData:\n  a: <path:secret/data/app#password>\n  b: <password>\n");
+        assert_eq!(
+            lines(&avp),
+            vec![7],
+            "`<key>` needs the avp path annotation"
+        );
         let avp_annotated = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    avp.kubernetes.io/path: secret/data/app\nstringData:\n  b: <password>\n";
         assert_eq!(lines(avp_annotated), Vec::<u32>::new());
     }
@@ -174,7 +204,8 @@ mod tests {
     fn other_kinds() {
         let sealed = "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: s\nspec:\n  encryptedData:\n    password: AgBy...\n";
         assert_eq!(lines(sealed), Vec::<u32>::new());
-        let fake = "apiVersion: example.com/v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  a: b\n";
+        let fake =
+            "apiVersion: example.com/v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  a: b\n";
         assert_eq!(lines(fake), Vec::<u32>::new());
     }
 

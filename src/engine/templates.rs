@@ -129,7 +129,10 @@ fn find_action(text: &str, pred: impl Fn(&str) -> bool) -> Option<u32> {
 }
 
 fn line_at(text: &str, byte: usize) -> u32 {
-    let n = text.as_bytes()[..byte].iter().filter(|b| **b == b'\n').count();
+    let n = text.as_bytes()[..byte]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
     u32::try_from(n + 1).unwrap_or(u32::MAX)
 }
 
@@ -232,7 +235,11 @@ pub fn check_file(path: &str, text: &str, charts: &ChartIndex) -> TemplateCheck 
         );
     }
     if let Some(root) = charts.chart_of(path) {
-        let chart = if root.is_empty() { "." } else { root.trim_end_matches('/') };
+        let chart = if root.is_empty() {
+            "."
+        } else {
+            root.trim_end_matches('/')
+        };
         return finding(
             1,
             format!(
@@ -252,15 +259,16 @@ pub fn check_file(path: &str, text: &str, charts: &ChartIndex) -> TemplateCheck 
         );
     }
     let has_actions = text.contains("{{");
-    if has_actions && path.split('/').any(|seg| seg == "templates") {
-        if let Some(line) = find_action(text, |a| HELM_MARKERS.iter().any(|m| a.contains(m))) {
-            return finding(
-                line,
-                "a Helm template (uses Helm's built-in objects) outside any chart in this repository; it cannot be evaluated without rendering, \
-                 so commit the output of `helm template` instead"
-                    .into(),
-            );
-        }
+    if has_actions
+        && path.split('/').any(|seg| seg == "templates")
+        && let Some(line) = find_action(text, |a| HELM_MARKERS.iter().any(|m| a.contains(m)))
+    {
+        return finding(
+            line,
+            "a Helm template (uses Helm's built-in objects) outside any chart in this repository; it cannot be evaluated without rendering, \
+             so commit the output of `helm template` instead"
+                .into(),
+        );
     }
     if has_actions {
         match structural_action(text) {
@@ -340,13 +348,20 @@ spec:
 
     #[test]
     fn strings_with_actions_are_fine() {
-        assert_eq!(check("monitoring/argocd-drift-alerts.yaml", PROMETHEUS_RULE), TemplateCheck::default());
+        assert_eq!(
+            check("monitoring/argocd-drift-alerts.yaml", PROMETHEUS_RULE),
+            TemplateCheck::default()
+        );
         let appset = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: s\nspec:\n  goTemplate: true\n  template:\n    metadata:\n      name: '{{.path.basename}}'\n    spec:\n      destination:\n        namespace: '{{ .path.basename }}'\n";
-        assert_eq!(check("platform/appset.yaml", appset), TemplateCheck::default());
+        assert_eq!(
+            check("platform/appset.yaml", appset),
+            TemplateCheck::default()
+        );
         let kyverno = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules:\n  - name: r\n    validate:\n      deny:\n        conditions:\n          any:\n          - key: \"{{ request.object.spec.hostNetwork || `false` }}\"\n            operator: Equals\n            value: true\n";
         assert_eq!(check("policies/p.yaml", kyverno), TemplateCheck::default());
         // A plain scalar containing braces mid-text is a string too.
-        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  cmd: echo {{x}}\n";
+        let cm =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  cmd: echo {{x}}\n";
         assert_eq!(check("apps/cm.yaml", cm), TemplateCheck::default());
     }
 
@@ -368,9 +383,16 @@ spec:
         assert_eq!(lines(&check("charts/x/templates/svc.yaml", t)), vec![4]);
         // Same text outside a templates dir and outside a chart parses; it is not reported.
         assert!(check("apps/svc.yaml", t).violations.is_empty());
-        let idx = ChartIndex::new(["charts/x/Chart.yaml", "charts/x/charts/sub/Chart.yaml", "apps/a.yaml"]);
+        let idx = ChartIndex::new([
+            "charts/x/Chart.yaml",
+            "charts/x/charts/sub/Chart.yaml",
+            "apps/a.yaml",
+        ]);
         assert_eq!(idx.chart_of("charts/x/values.yaml"), Some("charts/x/"));
-        assert_eq!(idx.chart_of("charts/x/charts/sub/templates/a.yaml"), Some("charts/x/charts/sub/"));
+        assert_eq!(
+            idx.chart_of("charts/x/charts/sub/templates/a.yaml"),
+            Some("charts/x/charts/sub/")
+        );
         assert_eq!(idx.chart_of("apps/a.yaml"), None);
         assert_eq!(idx.chart_of("charts/xy/a.yaml"), None);
         let c = check_file("charts/x/values.yaml", "replicas: 1\n", &idx);
@@ -382,7 +404,13 @@ spec:
 
     #[test]
     fn jsonnet_and_template_sources() {
-        for p in ["apps/main.jsonnet", "lib/k.libsonnet", "helmfile.yaml", "x/helmfile.yaml.gotmpl", "x/_helpers.tpl"] {
+        for p in [
+            "apps/main.jsonnet",
+            "lib/k.libsonnet",
+            "helmfile.yaml",
+            "x/helmfile.yaml.gotmpl",
+            "x/_helpers.tpl",
+        ] {
             let c = check(p, "{}");
             assert_eq!(lines(&c), vec![1], "{p}");
         }
@@ -392,16 +420,27 @@ spec:
     fn kustomizations() {
         let k = "resources:\n- ../base\n- https://github.com/evil/repo//deploy?ref=main\n- github.com/org/repo/deploy\nhelmCharts:\n- name: x\n  repo: https://charts.example.com\nsecretGenerator:\n- name: db\n  literals:\n  - password=x\n";
         let c = check("overlays/prod/kustomization.yaml", k);
-        let got: Vec<(&str, u32)> = c.violations.iter().map(|v| (v.rule.as_str(), v.line)).collect();
+        let got: Vec<(&str, u32)> = c
+            .violations
+            .iter()
+            .map(|v| (v.rule.as_str(), v.line))
+            .collect();
         assert_eq!(
             got,
             vec![(RULE, 5), (RULE, 3), (RULE, 4), ("plaintext-secret", 10)]
         );
         assert!(!c.skip_objects);
         let local = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: payments\nresources:\n- deploy.yaml\n- ../../base\n";
-        assert_eq!(check("overlays/prod/kustomization.yaml", local), TemplateCheck::default());
+        assert_eq!(
+            check("overlays/prod/kustomization.yaml", local),
+            TemplateCheck::default()
+        );
         // With apiVersion, literals are left to the object rule (no duplicate).
         let with_api = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nsecretGenerator:\n- name: db\n  literals: [a=b]\n";
-        assert!(check("k/kustomization.yaml", with_api).violations.is_empty());
+        assert!(
+            check("k/kustomization.yaml", with_api)
+                .violations
+                .is_empty()
+        );
     }
 }
