@@ -512,8 +512,18 @@ pub fn global_policy(obj: &Object, out: &mut Vec<Violation>) -> (Vec<NumberedLin
     keys.sort_by(|a, b| (a.key != "policy.csv", &a.key).cmp(&(b.key != "policy.csv", &b.key)));
     let mut lines = Vec::new();
     for e in keys {
-        if let Some(text) = e.value.as_str() {
-            lines.extend(parse_text(text, &e.value, e.key_span.line, &e.key, out));
+        match e.value.as_str() {
+            Some(text) => lines.extend(parse_text(text, &e.value, e.key_span.line, &e.key, out)),
+            None if e.value.is_null() => {}
+            None => out.push(Violation::new(
+                RULE,
+                e.key_span.line,
+                format!(
+                    "`{}` is a {}, not a string, so the policy cannot be read (and the ConfigMap is invalid); write it as a block string `|`",
+                    e.key,
+                    e.value.type_name()
+                ),
+            )),
         }
     }
     (lines, mode)
@@ -803,6 +813,14 @@ mod tests {
             "  policy.csv: |\n    g, role:team-a, role:admin\n    g, proj:team-a:ci, role:readonly\n",
         );
         assert_eq!(check(&o, true).len(), 2);
+    }
+
+    #[test]
+    fn non_string_policy_is_reported() {
+        let o = rbac_cm("  policy.csv:\n  - p, role:x, applications, get, '*', allow\n");
+        let v = check(&o, true);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].line, 7);
     }
 
     #[test]
