@@ -1,16 +1,21 @@
 //! The pure policy engine: no async, no I/O, no GitHub types. It takes plain
 //! data (file contents, reviews, commits, push events) and returns findings.
 
+pub mod argocd_rbac;
 pub mod codeowners;
 pub mod config;
 pub mod evaluate;
 pub mod finding;
+pub mod gitops;
 pub mod ids;
 pub mod input;
 pub mod object;
 pub mod protection;
 pub mod pushes;
+pub mod rbac;
 pub mod reviews;
+pub mod secrets;
 pub mod signatures;
+pub mod templates;
 pub mod violation;
 pub mod yaml;
