@@ -1,0 +1,482 @@
+//! Organisation defaults and the tighten-only merge.
+//!
+//! The org's `gitops-guard.yml` (in its `.github` repository) is the floor;
+//! a repository's `.github/gitops-guard.yml` may tighten it, never loosen
+//! it. Only keys the repository file actually writes are compared and
+//! taken over; every other value comes from the org file (whose own
+//! unwritten keys are the built-in defaults, so the built-in secure
+//! defaults are part of the floor too).
+//!
+//! What counts as looser, per key:
+//! - numbers and levels: lower (`reviews.required_approvals`,
+//!   `admission.level`; `admission.warn` is looser when the strictest level
+//!   reported at all, `max(level, warn)`, drops);
+//! - switches that guard something: `true` → `false` (`require_code_owners`,
+//!   `dismiss_stale`, `ignore_contributors`, `signatures.required`,
+//!   `signer_is_author`, `images.forbid_latest`, `alert.issue`,
+//!   `alert.revert_pr`); `reviews.unowned: deny` → `allow`;
+//! - lists whose entries add protection must keep every org entry
+//!   (`push.branches`, `push.tags`, `gitops.production`, `admission.policies`,
+//!   `tenants.projects`, `tenants.bindings`);
+//! - lists whose entries grant trust may only drop entries
+//!   (`push.trusted_authors`, `signatures.trusted_bots`);
+//!   `admission.images.registries` must stay within the org's registries
+//!   when the org restricts them;
+//! - alert destinations (`alert.repository`, `alert.webhook_url_env`) the
+//!   org sets cannot be redirected;
+//! - `manifests.paths` / `manifests.ignore` describe the repository's
+//!   layout, so they are compared only when the org file writes them: then
+//!   the repo must keep every org path pattern and may not ignore more.
+//!
+//! Exceptions are the one addition a repository may make: its
+//! `admission.exceptions` are appended to the org's. Each one is reviewed
+//! through CODEOWNERS on the base branch, must carry a reason and is
+//! reported when applied or expired, which is the documented way to waive a
+//! rule for one workload; the org's own exceptions cannot be removed.
+
+use super::parse::{ConfigError, ParsedConfig, read_config};
+use super::{Config, PssLevel, Unowned};
+
+struct M<'a> {
+    org: &'a ParsedConfig,
+    repo: &'a ParsedConfig,
+    out: Config,
+    errors: Vec<ConfigError>,
+}
+
+/// Why a repo value is looser, and optionally which list item.
+struct Loose {
+    item: Option<usize>,
+    detail: String,
+}
+
+fn loose(detail: impl Into<String>) -> Result<(), Loose> {
+    Err(Loose {
+        item: None,
+        detail: detail.into(),
+    })
+}
+
+fn loose_item(i: usize, detail: impl Into<String>) -> Result<(), Loose> {
+    Err(Loose {
+        item: Some(i),
+        detail: detail.into(),
+    })
+}
+
+impl M<'_> {
+    /// Compares and takes over one key the repo writes.
+    fn field<T: Clone>(
+        &mut self,
+        path: &[&str],
+        get: impl Fn(&Config) -> &T,
+        set: impl Fn(&mut Config) -> &mut T,
+        check: impl Fn(&T, &T) -> Result<(), Loose>,
+    ) {
+        let Some(entry) = self.repo.tree.as_ref().and_then(|t| t.entry_at(path)) else {
+            return;
+        };
+        let (org, repo) = (get(&self.org.config), get(&self.repo.config));
+        match check(org, repo) {
+            Ok(()) => *set(&mut self.out) = repo.clone(),
+            Err(l) => {
+                let line = l
+                    .item
+                    .and_then(|i| entry.value.items().get(i))
+                    .map_or(entry.key_line, |t| t.line);
+                let key_path = match l.item {
+                    Some(i) => format!("{}[{i}]", path.join(".")),
+                    None => path.join("."),
+                };
+                self.errors.push(ConfigError::new(
+                    &self.repo.file,
+                    line,
+                    key_path,
+                    format!(
+                        "loosens the organisation default in {}: {}; a repository config may only tighten it",
+                        self.org.file, l.detail
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// A switch where `true` is the stricter value.
+    fn strict_bool(
+        &mut self,
+        path: &[&str],
+        get: impl Fn(&Config) -> &bool,
+        set: impl Fn(&mut Config) -> &mut bool,
+    ) {
+        let name = path.join(".");
+        self.field(path, get, set, |o, r| {
+            if *o && !*r {
+                loose(format!("the org sets `{name}: true`"))
+            } else {
+                Ok(())
+            }
+        });
+    }
+
+    /// A list that must keep every org entry (entries add protection).
+    fn superset(
+        &mut self,
+        path: &[&str],
+        get: impl Fn(&Config) -> &Vec<String>,
+        set: impl Fn(&mut Config) -> &mut Vec<String>,
+    ) {
+        self.field(path, get, set, |o, r| {
+            let missing: Vec<_> = o.iter().filter(|x| !r.contains(x)).collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                loose(format!(
+                    "it drops {} the org requires",
+                    list(missing.iter().map(|s| s.as_str()))
+                ))
+            }
+        });
+    }
+
+    /// A list that may only drop org entries (entries grant trust).
+    fn subset(
+        &mut self,
+        path: &[&str],
+        get: impl Fn(&Config) -> &Vec<String>,
+        set: impl Fn(&mut Config) -> &mut Vec<String>,
+        case_insensitive: bool,
+    ) {
+        self.field(path, get, set, |o, r| {
+            for (i, x) in r.iter().enumerate() {
+                let known = o.iter().any(|y| {
+                    if case_insensitive {
+                        y.eq_ignore_ascii_case(x)
+                    } else {
+                        y == x
+                    }
+                });
+                if !known {
+                    return loose_item(
+                        i,
+                        format!(
+                            "`{x}` is not in the org's list ({}); adding entries grants trust",
+                            list(o.iter().map(String::as_str))
+                        ),
+                    );
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<String> = items.map(|s| format!("`{s}`")).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn level_name(l: PssLevel) -> &'static str {
+    match l {
+        PssLevel::None => "none",
+        PssLevel::Baseline => "baseline",
+        PssLevel::Restricted => "restricted",
+    }
+}
+
+/// An alert destination the org sets cannot be changed or removed: sending
+/// alerts elsewhere would hide them from the org's security team.
+fn fixed_destination(
+    key: &'static str,
+) -> impl Fn(&Option<String>, &Option<String>) -> Result<(), Loose> {
+    move |o, r| match o {
+        Some(ov) if r.as_ref() != Some(ov) => loose(format!(
+            "the org sends alerts to `push.alert.{key}: {ov}`; it cannot be redirected or removed"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Merges a repository config onto the org defaults, tighten-only. Errors
+/// name the repository file, the line of the loosening key and the org
+/// value it would loosen.
+pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<ConfigError>> {
+    let mut m = M {
+        org,
+        repo,
+        out: org.config.clone(),
+        errors: Vec::new(),
+    };
+
+    // manifests: layout, compared only when the org writes it.
+    if org.sets(&["manifests", "paths"]) {
+        m.superset(
+            &["manifests", "paths"],
+            |c| &c.manifests.paths,
+            |c| &mut c.manifests.paths,
+        );
+    } else {
+        m.field(&["manifests", "paths"], |c| &c.manifests.paths, |c| &mut c.manifests.paths, |_, _| Ok(()));
+    }
+    if org.sets(&["manifests", "ignore"]) {
+        m.subset(
+            &["manifests", "ignore"],
+            |c| &c.manifests.ignore,
+            |c| &mut c.manifests.ignore,
+            false,
+        );
+    } else {
+        m.field(&["manifests", "ignore"], |c| &c.manifests.ignore, |c| &mut c.manifests.ignore, |_, _| Ok(()));
+    }
+
+    // tenants
+    m.superset(
+        &["tenants", "projects"],
+        |c| &c.tenants.projects,
+        |c| &mut c.tenants.projects,
+    );
+    m.field(
+        &["tenants", "bindings"],
+        |c| &c.tenants.bindings,
+        |c| &mut c.tenants.bindings,
+        |o, r| match o.iter().find(|b| !r.contains(b)) {
+            Some(b) => loose(format!(
+                "it drops or changes the org's binding of project `{}`",
+                b.project
+            )),
+            None => Ok(()),
+        },
+    );
+
+    // admission
+    m.field(
+        &["admission", "level"],
+        |c| &c.admission.level,
+        |c| &mut c.admission.level,
+        |o, r| {
+            if r < o {
+                loose(format!("the org enforces `admission.level: {}`", level_name(*o)))
+            } else {
+                Ok(())
+            }
+        },
+    );
+    let org_reported = org.config.admission.level.max(org.config.admission.warn);
+    let repo_level = m.out.admission.level;
+    m.field(
+        &["admission", "warn"],
+        |c| &c.admission.warn,
+        |c| &mut c.admission.warn,
+        |_, r| {
+            if repo_level.max(*r) < org_reported {
+                loose(format!(
+                    "the org reports violations of the {} standard (level {}, warn {})",
+                    level_name(org_reported),
+                    level_name(org.config.admission.level),
+                    level_name(org.config.admission.warn)
+                ))
+            } else {
+                Ok(())
+            }
+        },
+    );
+    m.superset(
+        &["admission", "policies"],
+        |c| &c.admission.policies,
+        |c| &mut c.admission.policies,
+    );
+    m.field(
+        &["admission", "images", "registries"],
+        |c| &c.admission.images.registries,
+        |c| &mut c.admission.images.registries,
+        |o, r| {
+            if o.is_empty() {
+                return Ok(());
+            }
+            if r.is_empty() {
+                return loose(format!(
+                    "an empty list allows every registry, the org allows only {}",
+                    list(o.iter().map(String::as_str))
+                ));
+            }
+            for (i, x) in r.iter().enumerate() {
+                let covered = o
+                    .iter()
+                    .any(|y| x == y || x.strip_prefix(y.as_str()).is_some_and(|rest| rest.starts_with('/')));
+                if !covered {
+                    return loose_item(
+                        i,
+                        format!(
+                            "`{x}` is outside the org's registries ({})",
+                            list(o.iter().map(String::as_str))
+                        ),
+                    );
+                }
+            }
+            Ok(())
+        },
+    );
+    m.strict_bool(
+        &["admission", "images", "forbid_latest"],
+        |c| &c.admission.images.forbid_latest,
+        |c| &mut c.admission.images.forbid_latest,
+    );
+    if repo.sets(&["admission", "exceptions"]) {
+        m.out
+            .admission
+            .exceptions
+            .extend(repo.config.admission.exceptions.iter().cloned());
+    }
+
+    // gitops
+    m.superset(
+        &["gitops", "production"],
+        |c| &c.gitops.production,
+        |c| &mut c.gitops.production,
+    );
+
+    // reviews
+    m.field(
+        &["reviews", "required_approvals"],
+        |c| &c.reviews.required_approvals,
+        |c| &mut c.reviews.required_approvals,
+        |o, r| {
+            if r < o {
+                loose(format!("the org requires {o} approvals, this file asks for {r}"))
+            } else {
+                Ok(())
+            }
+        },
+    );
+    m.strict_bool(
+        &["reviews", "require_code_owners"],
+        |c| &c.reviews.require_code_owners,
+        |c| &mut c.reviews.require_code_owners,
+    );
+    m.strict_bool(
+        &["reviews", "dismiss_stale"],
+        |c| &c.reviews.dismiss_stale,
+        |c| &mut c.reviews.dismiss_stale,
+    );
+    m.strict_bool(
+        &["reviews", "ignore_contributors"],
+        |c| &c.reviews.ignore_contributors,
+        |c| &mut c.reviews.ignore_contributors,
+    );
+    m.field(
+        &["reviews", "unowned"],
+        |c| &c.reviews.unowned,
+        |c| &mut c.reviews.unowned,
+        |o, r| {
+            if *o == Unowned::Deny && *r == Unowned::Allow {
+                loose("the org sets `reviews.unowned: deny`")
+            } else {
+                Ok(())
+            }
+        },
+    );
+
+    // signatures
+    m.strict_bool(
+        &["signatures", "required"],
+        |c| &c.signatures.required,
+        |c| &mut c.signatures.required,
+    );
+    m.strict_bool(
+        &["signatures", "signer_is_author"],
+        |c| &c.signatures.signer_is_author,
+        |c| &mut c.signatures.signer_is_author,
+    );
+    m.subset(
+        &["signatures", "trusted_bots"],
+        |c| &c.signatures.trusted_bots,
+        |c| &mut c.signatures.trusted_bots,
+        true,
+    );
+
+    // push
+    m.field(
+        &["push", "branches"],
+        |c| &c.push.branches,
+        |c| &mut c.push.branches,
+        |o, r| {
+            if o.is_empty() && !r.is_empty() {
+                // Empty means "the default branch", which a list of names
+                // cannot be shown to include.
+                return loose(
+                    "the org protects the default branch (`push.branches: []`); list it by name in the org config before adding branches here",
+                );
+            }
+            let missing: Vec<_> = o.iter().filter(|x| !r.contains(x)).collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                loose(format!(
+                    "it stops protecting {}",
+                    list(missing.iter().map(|s| s.as_str()))
+                ))
+            }
+        },
+    );
+    m.superset(&["push", "tags"], |c| &c.push.tags, |c| &mut c.push.tags);
+    m.subset(
+        &["push", "trusted_authors"],
+        |c| &c.push.trusted_authors,
+        |c| &mut c.push.trusted_authors,
+        true,
+    );
+    m.strict_bool(
+        &["push", "alert", "issue"],
+        |c| &c.push.alert.issue,
+        |c| &mut c.push.alert.issue,
+    );
+    m.strict_bool(
+        &["push", "alert", "revert_pr"],
+        |c| &c.push.alert.revert_pr,
+        |c| &mut c.push.alert.revert_pr,
+    );
+    m.field(
+        &["push", "alert", "repository"],
+        |c| &c.push.alert.repository,
+        |c| &mut c.push.alert.repository,
+        fixed_destination("repository"),
+    );
+    m.field(
+        &["push", "alert", "webhook_url_env"],
+        |c| &c.push.alert.webhook_url_env,
+        |c| &mut c.push.alert.webhook_url_env,
+        fixed_destination("webhook_url_env"),
+    );
+
+    if m.errors.is_empty() {
+        Ok(m.out)
+    } else {
+        Err(m.errors)
+    }
+}
+
+/// The effective config from the optional org file and the optional repo
+/// file, each given as `(file name, text)`. No org file: the repo file (or
+/// built-in defaults) is used as is. Errors of both files are returned,
+/// each naming its own file.
+pub fn effective_config(
+    org: Option<(&str, &str)>,
+    repo: Option<(&str, &str)>,
+) -> Result<Config, Vec<ConfigError>> {
+    let org = org.map(|(f, t)| read_config(f, t)).transpose();
+    let repo = repo.map(|(f, t)| read_config(f, t)).transpose();
+    match (org, repo) {
+        (Ok(None), Ok(None)) => Ok(Config::default()),
+        (Ok(Some(o)), Ok(None)) => Ok(o.config),
+        (Ok(None), Ok(Some(r))) => Ok(r.config),
+        (Ok(Some(o)), Ok(Some(r))) => merge_org(&o, &r),
+        (Err(mut a), Err(b)) => {
+            a.extend(b);
+            Err(a)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}
