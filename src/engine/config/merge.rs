@@ -480,3 +480,202 @@ pub fn effective_config(
         (Err(e), _) | (_, Err(e)) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORG: &str = "org/.github/gitops-guard.yml";
+    const REPO: &str = ".github/gitops-guard.yml";
+
+    fn parsed(file: &str, text: &str) -> ParsedConfig {
+        read_config(file, text).unwrap_or_else(|e| panic!("{e:#?}"))
+    }
+
+    fn merge(org: &str, repo: &str) -> Result<Config, Vec<ConfigError>> {
+        merge_org(&parsed(ORG, org), &parsed(REPO, repo))
+    }
+
+    /// Asserts the merge fails with exactly one error at `line` / `key`.
+    fn loosens(org: &str, repo: &str, line: u32, key: &str) -> ConfigError {
+        let e = merge(org, repo).expect_err("expected a loosening error");
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!((e[0].line, e[0].key_path.as_str()), (line, key), "{e:#?}");
+        assert_eq!(e[0].file, REPO);
+        assert!(e[0].message.contains(ORG), "{}", e[0].message);
+        e.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn approvals_tighten_ok_loosen_error() {
+        let org = "reviews:\n  required_approvals: 3\n";
+        let e = loosens(org, "# repo\nreviews:\n  required_approvals: 2\n", 3, "reviews.required_approvals");
+        assert!(e.message.contains("requires 3"), "{}", e.message);
+        assert_eq!(merge(org, "reviews:\n  required_approvals: 4\n").unwrap().reviews.required_approvals, 4);
+        assert_eq!(merge(org, "reviews:\n  required_approvals: 3\n").unwrap().reviews.required_approvals, 3);
+    }
+
+    #[test]
+    fn unwritten_keys_keep_the_org_value() {
+        let org = "reviews:\n  required_approvals: 3\nsignatures:\n  required: false\n";
+        let c = merge(org, "admission:\n  level: restricted\n").unwrap();
+        assert_eq!(c.reviews.required_approvals, 3);
+        assert!(!c.signatures.required, "org value kept, not the built-in default");
+        assert_eq!(c.admission.level, PssLevel::Restricted);
+        // And an empty repo file is exactly the org config.
+        assert_eq!(merge(org, "").unwrap(), parsed(ORG, org).config);
+    }
+
+    #[test]
+    fn org_floor_includes_builtin_defaults() {
+        // The org file does not mention signatures: the built-in `true` is the floor.
+        loosens("reviews:\n  required_approvals: 3\n", "signatures:\n  required: false\n", 2, "signatures.required");
+        // Turning a switch on is always fine.
+        let c = merge("signatures:\n  required: false\n", "signatures:\n  required: true\n").unwrap();
+        assert!(c.signatures.required);
+    }
+
+    #[test]
+    fn switches_true_to_false_are_errors() {
+        for key in ["require_code_owners", "dismiss_stale", "ignore_contributors"] {
+            let repo = format!("reviews:\n  {key}: false\n");
+            loosens("", &repo, 2, &format!("reviews.{key}"));
+            assert!(merge("", &format!("reviews:\n  {key}: true\n")).is_ok());
+        }
+        loosens("signatures:\n  signer_is_author: true\n", "signatures:\n  signer_is_author: false\n", 2, "signatures.signer_is_author");
+        loosens("", "admission:\n  images:\n    forbid_latest: false\n", 3, "admission.images.forbid_latest");
+        loosens("", "push:\n  alert:\n    issue: false\n", 3, "push.alert.issue");
+        loosens("push:\n  alert:\n    revert_pr: true\n", "push:\n  alert:\n    revert_pr: false\n", 3, "push.alert.revert_pr");
+        assert!(merge("", "push:\n  alert:\n    revert_pr: true\n").unwrap().push.alert.revert_pr);
+    }
+
+    #[test]
+    fn unowned_deny_to_allow() {
+        loosens("", "reviews:\n  unowned: allow\n", 2, "reviews.unowned");
+        assert_eq!(
+            merge("reviews:\n  unowned: allow\n", "reviews:\n  unowned: deny\n").unwrap().reviews.unowned,
+            Unowned::Deny
+        );
+    }
+
+    #[test]
+    fn admission_levels() {
+        let org = "admission:\n  level: baseline\n  warn: restricted\n";
+        loosens(org, "admission:\n  level: none\n", 2, "admission.level");
+        loosens(org, "admission:\n  warn: none\n", 2, "admission.warn");
+        loosens(org, "admission:\n  warn: baseline\n", 2, "admission.warn");
+        // Enforcing restricted covers the org's restricted warnings.
+        let c = merge(org, "admission:\n  level: restricted\n  warn: none\n").unwrap();
+        assert_eq!((c.admission.level, c.admission.warn), (PssLevel::Restricted, PssLevel::None));
+        let org = "admission:\n  level: restricted\n";
+        loosens(org, "admission:\n  level: baseline\n  warn: restricted\n", 2, "admission.level");
+    }
+
+    #[test]
+    fn registries_must_stay_within_the_org() {
+        let org = "admission:\n  images:\n    registries: [ghcr.io/acme, registry.acme.internal]\n";
+        let e = loosens(org, "admission:\n  images:\n    registries:\n      - ghcr.io/acme/team\n      - docker.io\n", 5, "admission.images.registries[1]");
+        assert!(e.message.contains("docker.io"));
+        loosens(org, "admission:\n  images:\n    registries: []\n", 3, "admission.images.registries");
+        // Prefix tricks are not sub-paths.
+        loosens(org, "admission:\n  images:\n    registries: [ghcr.io/acme-evil]\n", 3, "admission.images.registries[0]");
+        let c = merge(org, "admission:\n  images:\n    registries: [ghcr.io/acme/payments]\n").unwrap();
+        assert_eq!(c.admission.images.registries, ["ghcr.io/acme/payments"]);
+        // An org without a registry list lets repos restrict freely.
+        assert!(merge("", "admission:\n  images:\n    registries: [docker.io]\n").is_ok());
+    }
+
+    #[test]
+    fn protective_lists_keep_org_entries() {
+        let org = "push:\n  branches: [main, \"release/*\"]\n  tags: [\"v*\"]\ngitops:\n  production: [\"prod-*\"]\nadmission:\n  policies: [\"policies/*.yaml\"]\ntenants:\n  projects: [\"projects/*.yaml\"]\n";
+        let e = loosens(org, "push:\n  branches: [main]\n", 2, "push.branches");
+        assert!(e.message.contains("release/*"));
+        loosens(org, "push:\n  tags: []\n", 2, "push.tags");
+        loosens(org, "gitops:\n  production: [\"staging-*\"]\n", 2, "gitops.production");
+        loosens(org, "admission:\n  policies: []\n", 2, "admission.policies");
+        loosens(org, "tenants:\n  projects: [other/*.yaml]\n", 2, "tenants.projects");
+        let c = merge(org, "push:\n  branches: [main, \"release/*\", hotfix]\ngitops:\n  production: [\"prod-*\", live]\n").unwrap();
+        assert_eq!(c.push.branches, ["main", "release/*", "hotfix"]);
+        assert_eq!(c.gitops.production, ["prod-*", "live"]);
+        // An org protecting "the default branch" cannot be shown to be kept.
+        loosens("push:\n  branches: []\n", "push:\n  branches: [main]\n", 2, "push.branches");
+    }
+
+    #[test]
+    fn trust_lists_may_only_shrink() {
+        let org = "push:\n  trusted_authors: [alice, \"@acme/platform\"]\nsignatures:\n  trusted_bots: [\"renovate[bot]\"]\n";
+        let e = loosens(org, "push:\n  trusted_authors:\n    - alice\n    - mallory\n", 4, "push.trusted_authors[1]");
+        assert!(e.message.contains("mallory"));
+        loosens(org, "signatures:\n  trusted_bots: [\"renovate[bot]\", \"evil[bot]\"]\n", 2, "signatures.trusted_bots[1]");
+        let c = merge(org, "push:\n  trusted_authors: [Alice]\nsignatures:\n  trusted_bots: []\n").unwrap();
+        assert_eq!(c.push.trusted_authors, ["Alice"]);
+        assert!(c.signatures.trusted_bots.is_empty());
+    }
+
+    #[test]
+    fn alert_destinations_cannot_be_redirected() {
+        let org = "push:\n  alert:\n    repository: acme/security\n    webhook_url_env: SEC_HOOK\n";
+        loosens(org, "push:\n  alert:\n    repository: acme/quiet\n", 3, "push.alert.repository");
+        loosens(org, "push:\n  alert:\n    webhook_url_env: null\n", 3, "push.alert.webhook_url_env");
+        assert!(merge(org, "push:\n  alert:\n    repository: acme/security\n").is_ok());
+        let c = merge("", "push:\n  alert:\n    repository: acme/team-alerts\n").unwrap();
+        assert_eq!(c.push.alert.repository.as_deref(), Some("acme/team-alerts"));
+    }
+
+    #[test]
+    fn manifests_layout_compared_only_when_the_org_writes_it() {
+        // Org silent: the repo describes its own layout.
+        let c = merge("", "manifests:\n  paths: [\"apps/**/*.yaml\"]\n  ignore: [\".github/**\", \"docs/**\"]\n").unwrap();
+        assert_eq!(c.manifests.paths, ["apps/**/*.yaml"]);
+        // Org explicit: paths must be kept, ignores may not grow.
+        let org = "manifests:\n  paths: [\"**/*.yaml\"]\n  ignore: [\".github/**\"]\n";
+        loosens(org, "manifests:\n  paths: [\"apps/**/*.yaml\"]\n", 2, "manifests.paths");
+        loosens(org, "manifests:\n  ignore: [\".github/**\", \"prod/**\"]\n", 2, "manifests.ignore[1]");
+        let c = merge(org, "manifests:\n  paths: [\"**/*.yaml\", \"**/*.json\"]\n  ignore: []\n").unwrap();
+        assert!(c.manifests.ignore.is_empty());
+    }
+
+    #[test]
+    fn bindings_keep_org_bindings() {
+        let org = "tenants:\n  bindings:\n    - project: platform\n      paths: [\"platform/**\"]\n      platform: true\n";
+        loosens(org, "tenants:\n  bindings:\n    - project: team-a\n      paths: [\"a/**\"]\n", 2, "tenants.bindings");
+        let c = merge(org, "tenants:\n  bindings:\n    - project: platform\n      paths: [\"platform/**\"]\n      platform: true\n    - project: team-a\n      paths: [\"a/**\"]\n").unwrap();
+        assert_eq!(c.tenants.bindings.len(), 2);
+    }
+
+    #[test]
+    fn repo_exceptions_are_added_to_org_exceptions() {
+        let org = "admission:\n  exceptions:\n    - rule: host-namespaces\n      match: {namespace: monitoring}\n      reason: org-wide node exporter\n";
+        let repo = "# repo\nadmission:\n  exceptions:\n    - rule: privileged\n      match: {name: csi-driver}\n      reason: CSI node plugin\n      expires: 2027-01-01\n";
+        let c = merge(org, repo).unwrap();
+        let ex = &c.admission.exceptions;
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].source.as_ref().map(|s| (s.file.as_str(), s.line)), Some((ORG, 3)));
+        assert_eq!(ex[1].source.as_ref().map(|s| (s.file.as_str(), s.line)), Some((REPO, 4)));
+        // A repo cannot remove org exceptions by writing an empty list (it
+        // can only add); removing one would be a tightening anyway.
+        assert_eq!(merge(org, "admission:\n  exceptions: []\n").unwrap().admission.exceptions.len(), 1);
+    }
+
+    #[test]
+    fn several_loosenings_are_all_reported() {
+        let e = merge("", "reviews:\n  required_approvals: 1\n  unowned: allow\nsignatures:\n  required: false\n").unwrap_err();
+        let lines: Vec<_> = e.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 5]);
+    }
+
+    #[test]
+    fn effective_config_combinations() {
+        assert_eq!(effective_config(None, None).unwrap(), Config::default());
+        let repo = "reviews:\n  required_approvals: 1\n";
+        // No org file: the repo file stands alone.
+        assert_eq!(effective_config(None, Some((REPO, repo))).unwrap().reviews.required_approvals, 1);
+        // With an org file the built-in 2 is the floor.
+        let e = effective_config(Some((ORG, "version: 1\n")), Some((REPO, repo))).unwrap_err();
+        assert_eq!(e[0].key_path, "reviews.required_approvals");
+        // Errors from both files are reported, each with its own file.
+        let e = effective_config(Some((ORG, "bogus: 1\n")), Some((REPO, "nope: 2\n"))).unwrap_err();
+        let files: Vec<_> = e.iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(files, [ORG, REPO]);
+    }
+}

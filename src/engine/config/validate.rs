@@ -375,3 +375,201 @@ fn is_env_name(s: &str) -> bool {
         && !s.as_bytes()[0].is_ascii_digit()
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::config::{ConfigError, parse_config};
+
+    fn errs(text: &str) -> Vec<ConfigError> {
+        parse_config("c.yml", text).expect_err("expected errors")
+    }
+
+    /// Asserts exactly these (line, key path) errors, in any order.
+    fn expect(text: &str, want: &[(u32, &str)]) -> Vec<ConfigError> {
+        let e = errs(text);
+        let mut got: Vec<_> = e.iter().map(|e| (e.line, e.key_path.as_str())).collect();
+        got.sort();
+        let mut want = want.to_vec();
+        want.sort();
+        assert_eq!(got, want, "{e:#?}");
+        e
+    }
+
+    fn ok(text: &str) {
+        if let Err(e) = parse_config("c.yml", text) {
+            panic!("unexpected errors: {e:#?}");
+        }
+    }
+
+    #[test]
+    fn version_must_be_one() {
+        let e = expect("# header\nversion: 2\n", &[(2, "version")]);
+        assert!(e[0].message.contains("only config version is 1"));
+        ok("version: 1\n");
+    }
+
+    #[test]
+    fn every_glob_field_is_checked_at_its_item_line() {
+        let text = "\
+manifests:
+  paths: [\"**/*.yaml\", \"a/[b\"]
+  ignore:
+    - \".github/**\"
+    - \"/abs/**\"
+tenants:
+  projects: [\"p/{x\"]
+  bindings:
+    - project: team-a
+      paths:
+        - \"ok/**\"
+        - \"bad/[\"
+admission:
+  policies: [\"\"]
+  exceptions:
+    - rule: privileged
+      reason: r
+      match: {namespace: \"ns-[\", kind: \"K{\", name: \"n[\", path: \"/x\", container: \"c[\"}
+gitops:
+  production: [\"prod-[\"]
+push:
+  branches: [main, \"refs/heads/release\"]
+  tags: [\"v[\"]
+";
+        expect(
+            text,
+            &[
+                (2, "manifests.paths[1]"),
+                (5, "manifests.ignore[1]"),
+                (7, "tenants.projects[0]"),
+                (12, "tenants.bindings[0].paths[1]"),
+                (14, "admission.policies[0]"),
+                (18, "admission.exceptions[0].match.namespace"),
+                (18, "admission.exceptions[0].match.kind"),
+                (18, "admission.exceptions[0].match.name"),
+                (18, "admission.exceptions[0].match.path"),
+                (18, "admission.exceptions[0].match.container"),
+                (20, "gitops.production[0]"),
+                (22, "push.branches[1]"),
+                (23, "push.tags[0]"),
+            ],
+        );
+        ok("manifests:\n  paths: [\"apps/**/*.yaml\", \"*.json\"]\npush:\n  branches: [main, \"release/*\"]\n  tags: [\"v*\"]\n");
+    }
+
+    #[test]
+    fn exceptions_need_known_waivable_rule_reason_and_date() {
+        let text = "\
+admission:
+  exceptions:
+    - rule: host-network
+      reason: typo in the rule id
+    - match: {kind: DaemonSet}
+      reason: no rule at all
+    - rule: privileged
+      reason: \"  \"
+    - rule: privileged
+      reason: r
+      expires: 2027-02-30
+    - rule: privileged
+      reason: r
+      expires: 31/03/2027
+    - rule: policy-change
+      reason: trying to waive the trust root
+    - rule: kyverno/block-privileged/check
+      reason: fine
+      expires: 2027-03-31
+";
+        let e = expect(
+            text,
+            &[
+                (3, "admission.exceptions[0].rule"),
+                (5, "admission.exceptions[1].rule"),
+                (8, "admission.exceptions[2].reason"),
+                (11, "admission.exceptions[3].expires"),
+                (14, "admission.exceptions[4].expires"),
+                (15, "admission.exceptions[5].rule"),
+            ],
+        );
+        assert!(e.iter().any(|e| e.message.contains("cannot be waived")));
+        ok("admission:\n  exceptions:\n    - rule: host-namespaces\n      match: {namespace: monitoring, kind: DaemonSet, name: node-exporter}\n      reason: node metrics need the host network\n      expires: 2027-03-31\n");
+    }
+
+    #[test]
+    fn expires_date_shape() {
+        assert!(super::parse_date("2027-03-31").is_some());
+        assert!(super::parse_date("2028-02-29").is_some());
+        assert!(super::parse_date("2027-02-29").is_none());
+        assert!(super::parse_date("2027-3-31").is_none());
+        assert!(super::parse_date("2027-03-31T00:00:00Z").is_none());
+        assert!(super::parse_date("").is_none());
+    }
+
+    #[test]
+    fn bindings_need_project_and_paths() {
+        let text = "\
+tenants:
+  bindings:
+    - paths: [\"a/**\"]
+    - project: team-b
+    - project: Team_C
+      paths: [\"c/**\"]
+      namespace: Bad_NS
+      repo: not a repo
+      server: kubernetes.default.svc
+";
+        expect(
+            text,
+            &[
+                (3, "tenants.bindings[0].project"),
+                (4, "tenants.bindings[1].paths"),
+                (5, "tenants.bindings[2].project"),
+                (7, "tenants.bindings[2].namespace"),
+                (8, "tenants.bindings[2].repo"),
+                (9, "tenants.bindings[2].server"),
+            ],
+        );
+        ok("tenants:\n  bindings:\n    - project: team-a\n      paths: [\"a/**\"]\n      repo: https://github.com/acme/a.git\n      server: https://kubernetes.default.svc\n");
+    }
+
+    #[test]
+    fn required_approvals_range() {
+        for (v, bad) in [(0, true), (1, false), (10, false), (11, true), (1000, true)] {
+            let text = format!("reviews:\n  dismiss_stale: true\n  required_approvals: {v}\n");
+            if bad {
+                expect(&text, &[(3, "reviews.required_approvals")]);
+            } else {
+                ok(&text);
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_destinations() {
+        let text = "\
+admission:
+  images:
+    registries: [\"ghcr.io/acme\", \"https://docker.io\", \"*.example.com\", \"\"]
+signatures:
+  trusted_bots: [\"renovate[bot]\", \"has space\"]
+push:
+  trusted_authors: [alice, \"bob@example.com\", \"@acme/platform\", \"@acme\", \"x y\"]
+  alert:
+    repository: just-a-name
+    webhook_url_env: https://hooks.slack.com/x
+";
+        expect(
+            text,
+            &[
+                (3, "admission.images.registries[1]"),
+                (3, "admission.images.registries[2]"),
+                (3, "admission.images.registries[3]"),
+                (5, "signatures.trusted_bots[1]"),
+                (7, "push.trusted_authors[3]"),
+                (7, "push.trusted_authors[4]"),
+                (9, "push.alert.repository"),
+                (10, "push.alert.webhook_url_env"),
+            ],
+        );
+        ok("admission:\n  images:\n    registries: [ghcr.io/acme, \"localhost:5000\"]\npush:\n  alert:\n    repository: acme/alerts\n    webhook_url_env: SLACK_URL\n");
+    }
+}
