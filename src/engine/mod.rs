@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod config;
 pub mod evaluate;
+pub mod exceptions;
 pub mod finding;
 pub mod ids;
 pub mod input;

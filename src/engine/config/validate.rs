@@ -310,8 +310,9 @@ fn exception(v: &mut V<'_>, i: usize, ex: &Exception) {
     }
 }
 
-/// Parses an `expires` date: exactly `YYYY-MM-DD`.
-pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
+/// Parses an `expires` date: exactly `YYYY-MM-DD` (no times, no other
+/// spellings, so `03/04/2027` cannot be read two ways).
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     let shape = b.len() == 10
         && b[4] == b'-'
