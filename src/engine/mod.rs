@@ -2,6 +2,7 @@
 //! data (file contents, reviews, commits, push events) and returns findings.
 
 pub mod catalog;
+pub mod change;
 pub mod config;
 pub mod evaluate;
 pub mod exceptions;
