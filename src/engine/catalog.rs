@@ -107,7 +107,8 @@ impl RuleInfo {
     }
 }
 
-const PSS: Option<&str> = Some("https://kubernetes.io/docs/concepts/security/pod-security-standards/");
+const PSS: Option<&str> =
+    Some("https://kubernetes.io/docs/concepts/security/pod-security-standards/");
 const APPPROJECT: Option<&str> =
     Some("https://argo-cd.readthedocs.io/en/stable/user-guide/projects/");
 const FLUX_MT: Option<&str> =
@@ -523,10 +524,20 @@ mod tests {
 
     #[test]
     fn trust_root_rules_are_not_waivable() {
-        for id in ["config", "policy-change", "invalid-manifest", "unrendered-template"] {
+        for id in [
+            "config",
+            "policy-change",
+            "invalid-manifest",
+            "unrendered-template",
+        ] {
             assert!(!is_waivable(id), "{id}");
         }
-        for id in ["privileged", "tenant-namespace", "critical-deletion", "image-tag"] {
+        for id in [
+            "privileged",
+            "tenant-namespace",
+            "critical-deletion",
+            "image-tag",
+        ] {
             assert!(is_waivable(id), "{id}");
         }
         assert!(!is_waivable("unknown-rule"));
@@ -540,7 +551,9 @@ mod tests {
         }
         assert!(md.contains("kyverno/<policy>/<rule>"));
         assert_eq!(
-            lookup("privileged").unwrap().help_uri("https://x/README.md"),
+            lookup("privileged")
+                .unwrap()
+                .help_uri("https://x/README.md"),
             "https://x/README.md#privileged"
         );
     }

@@ -60,24 +60,114 @@ macro_rules! protected {
 /// not listed; RBAC objects are not listed because deleting them only
 /// removes permissions.
 pub const PROTECTED_KINDS: &[ProtectedKind] = &[
-    protected!("", "Namespace", true, "the cluster deletes every object in the namespace"),
-    protected!("apiextensions.k8s.io", "CustomResourceDefinition", true, "the cluster deletes every custom resource of this type, in every namespace"),
-    protected!("argoproj.io", "AppProject", false, "it removes a tenant boundary; the project's Applications stop syncing"),
-    protected!("argoproj.io", "Application", false, "with the resources finalizer Argo CD deletes everything the Application deployed"),
-    protected!("argoproj.io", "ApplicationSet", false, "Argo CD deletes every Application it generated, and their resources"),
-    protected!("kustomize.toolkit.fluxcd.io", "Kustomization", false, "with `prune: true` Flux deletes everything the Kustomization applied"),
-    protected!("helm.toolkit.fluxcd.io", "HelmRelease", false, "Flux uninstalls the Helm release and its objects"),
-    protected!("kyverno.io", "ClusterPolicy", true, "it removes an admission guardrail for the whole cluster"),
-    protected!("kyverno.io", "Policy", false, "it removes an admission guardrail for the namespace"),
-    protected!("admissionregistration.k8s.io", "ValidatingAdmissionPolicy", true, "it removes an admission guardrail for the whole cluster"),
-    protected!("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding", true, "it switches off an admission policy"),
-    protected!("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", true, "it switches off admission webhooks (policy engines among them)"),
-    protected!("admissionregistration.k8s.io", "MutatingWebhookConfiguration", true, "it switches off mutating webhooks that may inject security settings"),
-    protected!("networking.k8s.io", "NetworkPolicy", false, "traffic the policy blocked is allowed again"),
-    protected!("", "ResourceQuota", false, "the namespace's resource limits are lifted"),
-    protected!("", "LimitRange", false, "the namespace's default and maximum container limits are lifted"),
-    protected!("", "PersistentVolumeClaim", false, "the volume and its data may be deleted with it"),
-    protected!("", "PersistentVolume", true, "the volume and its data may be deleted with it"),
+    protected!(
+        "",
+        "Namespace",
+        true,
+        "the cluster deletes every object in the namespace"
+    ),
+    protected!(
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+        true,
+        "the cluster deletes every custom resource of this type, in every namespace"
+    ),
+    protected!(
+        "argoproj.io",
+        "AppProject",
+        false,
+        "it removes a tenant boundary; the project's Applications stop syncing"
+    ),
+    protected!(
+        "argoproj.io",
+        "Application",
+        false,
+        "with the resources finalizer Argo CD deletes everything the Application deployed"
+    ),
+    protected!(
+        "argoproj.io",
+        "ApplicationSet",
+        false,
+        "Argo CD deletes every Application it generated, and their resources"
+    ),
+    protected!(
+        "kustomize.toolkit.fluxcd.io",
+        "Kustomization",
+        false,
+        "with `prune: true` Flux deletes everything the Kustomization applied"
+    ),
+    protected!(
+        "helm.toolkit.fluxcd.io",
+        "HelmRelease",
+        false,
+        "Flux uninstalls the Helm release and its objects"
+    ),
+    protected!(
+        "kyverno.io",
+        "ClusterPolicy",
+        true,
+        "it removes an admission guardrail for the whole cluster"
+    ),
+    protected!(
+        "kyverno.io",
+        "Policy",
+        false,
+        "it removes an admission guardrail for the namespace"
+    ),
+    protected!(
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicy",
+        true,
+        "it removes an admission guardrail for the whole cluster"
+    ),
+    protected!(
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+        true,
+        "it switches off an admission policy"
+    ),
+    protected!(
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+        true,
+        "it switches off admission webhooks (policy engines among them)"
+    ),
+    protected!(
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+        true,
+        "it switches off mutating webhooks that may inject security settings"
+    ),
+    protected!(
+        "networking.k8s.io",
+        "NetworkPolicy",
+        false,
+        "traffic the policy blocked is allowed again"
+    ),
+    protected!(
+        "",
+        "ResourceQuota",
+        false,
+        "the namespace's resource limits are lifted"
+    ),
+    protected!(
+        "",
+        "LimitRange",
+        false,
+        "the namespace's default and maximum container limits are lifted"
+    ),
+    protected!(
+        "",
+        "PersistentVolumeClaim",
+        false,
+        "the volume and its data may be deleted with it"
+    ),
+    protected!(
+        "",
+        "PersistentVolume",
+        true,
+        "the volume and its data may be deleted with it"
+    ),
 ];
 
 /// The protected-kind entry for an object's group and kind.
@@ -238,7 +328,12 @@ mod tests {
     use super::*;
     use crate::engine::config::parse_config;
 
-    fn changed(path: &str, status: ChangeStatus, base: Option<&str>, head: Option<&str>) -> ChangedFile {
+    fn changed(
+        path: &str,
+        status: ChangeStatus,
+        base: Option<&str>,
+        head: Option<&str>,
+    ) -> ChangedFile {
         ChangedFile {
             path: path.into(),
             previous_path: None,
@@ -256,7 +351,8 @@ mod tests {
     }
 
     const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n";
-    const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: payments\n";
+    const DEPLOY: &str =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: payments\n";
 
     fn deletions(files: Vec<ChangedFile>) -> Vec<Finding> {
         critical_deletions(&input(files), &Config::default(), &Limits::default())
@@ -265,35 +361,69 @@ mod tests {
     #[test]
     fn removed_file_removes_its_protected_objects() {
         let text = format!("{DEPLOY}---\n{NS}");
-        let f = deletions(vec![changed("apps/all.yaml", ChangeStatus::Removed, Some(&text), None)]);
+        let f = deletions(vec![changed(
+            "apps/all.yaml",
+            ChangeStatus::Removed,
+            Some(&text),
+            None,
+        )]);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].rule.as_str(), "critical-deletion");
         assert_eq!(f[0].severity, Severity::Error);
         assert_eq!((f[0].file.as_str(), f[0].line), ("apps/all.yaml", 7));
-        assert_eq!((f[0].kind.as_deref(), f[0].name.as_deref()), (Some("Namespace"), Some("payments")));
+        assert_eq!(
+            (f[0].kind.as_deref(), f[0].name.as_deref()),
+            (Some("Namespace"), Some("payments"))
+        );
         assert!(f[0].message.contains("every object in the namespace"));
     }
 
     #[test]
     fn deleting_an_ordinary_workload_is_not_critical() {
-        assert!(deletions(vec![changed("a.yaml", ChangeStatus::Removed, Some(DEPLOY), None)]).is_empty());
+        assert!(
+            deletions(vec![changed(
+                "a.yaml",
+                ChangeStatus::Removed,
+                Some(DEPLOY),
+                None
+            )])
+            .is_empty()
+        );
     }
 
     #[test]
     fn dropping_a_document_from_a_modified_file() {
         let base = format!("{NS}---\n{DEPLOY}");
-        let f = deletions(vec![changed("a.yaml", ChangeStatus::Modified, Some(&base), Some(DEPLOY))]);
+        let f = deletions(vec![changed(
+            "a.yaml",
+            ChangeStatus::Modified,
+            Some(&base),
+            Some(DEPLOY),
+        )]);
         assert_eq!(f.len(), 1);
         // Editing it (a label) keeps its identity.
         let head = format!("{NS}  labels: {{team: payments}}\n---\n{DEPLOY}");
-        assert!(deletions(vec![changed("a.yaml", ChangeStatus::Modified, Some(&base), Some(&head))]).is_empty());
+        assert!(
+            deletions(vec![changed(
+                "a.yaml",
+                ChangeStatus::Modified,
+                Some(&base),
+                Some(&head)
+            )])
+            .is_empty()
+        );
     }
 
     #[test]
     fn moving_between_files_or_renaming_is_not_a_deletion() {
         let moved = vec![
             changed("a.yaml", ChangeStatus::Removed, Some(NS), None),
-            changed("namespaces/payments.yaml", ChangeStatus::Added, None, Some(NS)),
+            changed(
+                "namespaces/payments.yaml",
+                ChangeStatus::Added,
+                None,
+                Some(NS),
+            ),
         ];
         assert!(deletions(moved).is_empty());
         let mut renamed = changed("b.yaml", ChangeStatus::Renamed, Some(NS), Some(NS));
@@ -301,16 +431,23 @@ mod tests {
         assert!(deletions(vec![renamed]).is_empty());
         // A List in the new file still counts.
         let list = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Namespace\n    metadata: {name: payments}\n";
-        assert!(deletions(vec![
-            changed("a.yaml", ChangeStatus::Removed, Some(NS), None),
-            changed("b.yaml", ChangeStatus::Added, None, Some(list)),
-        ])
-        .is_empty());
+        assert!(
+            deletions(vec![
+                changed("a.yaml", ChangeStatus::Removed, Some(NS), None),
+                changed("b.yaml", ChangeStatus::Added, None, Some(list)),
+            ])
+            .is_empty()
+        );
     }
 
     #[test]
     fn renaming_out_of_the_manifest_paths_is_a_deletion() {
-        let mut renamed = changed(".github/old/ns.yaml", ChangeStatus::Renamed, Some(NS), Some(NS));
+        let mut renamed = changed(
+            ".github/old/ns.yaml",
+            ChangeStatus::Renamed,
+            Some(NS),
+            Some(NS),
+        );
         renamed.previous_path = Some("apps/ns.yaml".into());
         let f = deletions(vec![renamed]);
         assert_eq!(f.len(), 1);
@@ -321,19 +458,53 @@ mod tests {
     fn identity_uses_group_and_namespace() {
         // kustomize's own Kustomization is not Flux's.
         let kust = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: x\n";
-        assert!(deletions(vec![changed("k.yaml", ChangeStatus::Removed, Some(kust), None)]).is_empty());
+        assert!(
+            deletions(vec![changed(
+                "k.yaml",
+                ChangeStatus::Removed,
+                Some(kust),
+                None
+            )])
+            .is_empty()
+        );
         let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\n";
-        let f = deletions(vec![changed("k.yaml", ChangeStatus::Removed, Some(flux), None)]);
+        let f = deletions(vec![changed(
+            "k.yaml",
+            ChangeStatus::Removed,
+            Some(flux),
+            None,
+        )]);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].namespace.as_deref(), Some("flux-system"));
         // A NetworkPolicy moved to another namespace: the old one is deleted.
-        let np = |ns: &str| format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny-all\n  namespace: {ns}\n");
-        let f = deletions(vec![changed("np.yaml", ChangeStatus::Modified, Some(&np("payments")), Some(&np("sandbox")))]);
+        let np = |ns: &str| {
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny-all\n  namespace: {ns}\n"
+            )
+        };
+        let f = deletions(vec![changed(
+            "np.yaml",
+            ChangeStatus::Modified,
+            Some(&np("payments")),
+            Some(&np("sandbox")),
+        )]);
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("payments/deny-all"));
         // Cluster-scoped kinds ignore a stray namespace.
-        let crd = |ns: &str| format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.acme.io\n  namespace: {ns}\n");
-        assert!(deletions(vec![changed("crd.yaml", ChangeStatus::Modified, Some(&crd("a")), Some(&crd("b")))]).is_empty());
+        let crd = |ns: &str| {
+            format!(
+                "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.acme.io\n  namespace: {ns}\n"
+            )
+        };
+        assert!(
+            deletions(vec![changed(
+                "crd.yaml",
+                ChangeStatus::Modified,
+                Some(&crd("a")),
+                Some(&crd("b"))
+            )])
+            .is_empty()
+        );
     }
 
     #[test]
@@ -356,16 +527,46 @@ mod tests {
         renamed.previous_path = Some(CONFIG_PATH.into());
         let files = vec![
             changed(CONFIG_PATH, ChangeStatus::Modified, Some("a"), Some("b")),
-            changed(".github/CODEOWNERS", ChangeStatus::Modified, Some("a"), Some("b")),
+            changed(
+                ".github/CODEOWNERS",
+                ChangeStatus::Modified,
+                Some("a"),
+                Some("b"),
+            ),
             changed("CODEOWNERS", ChangeStatus::Added, None, Some("b")),
             changed("docs/CODEOWNERS", ChangeStatus::Removed, Some("a"), None),
-            changed("projects/payments.yaml", ChangeStatus::Modified, Some("a"), Some("b")),
-            changed("policies/pss/block-privileged.yaml", ChangeStatus::Added, None, Some("b")),
+            changed(
+                "projects/payments.yaml",
+                ChangeStatus::Modified,
+                Some("a"),
+                Some("b"),
+            ),
+            changed(
+                "policies/pss/block-privileged.yaml",
+                ChangeStatus::Added,
+                None,
+                Some("b"),
+            ),
             renamed,
             // Not policy: nested project path (`*` stops at `/`), manifests, other CODEOWNERS.
-            changed("projects/old/x.yaml", ChangeStatus::Modified, Some("a"), Some("b")),
-            changed("apps/web.yaml", ChangeStatus::Modified, Some("a"), Some("b")),
-            changed("src/CODEOWNERS", ChangeStatus::Modified, Some("a"), Some("b")),
+            changed(
+                "projects/old/x.yaml",
+                ChangeStatus::Modified,
+                Some("a"),
+                Some("b"),
+            ),
+            changed(
+                "apps/web.yaml",
+                ChangeStatus::Modified,
+                Some("a"),
+                Some("b"),
+            ),
+            changed(
+                "src/CODEOWNERS",
+                ChangeStatus::Modified,
+                Some("a"),
+                Some("b"),
+            ),
         ];
         let f = policy_changes(&input(files), &cfg);
         let got: Vec<_> = f.iter().map(|f| f.file.as_str()).collect();
@@ -381,7 +582,9 @@ mod tests {
                 "elsewhere.yml",
             ]
         );
-        assert!(f.iter().all(|f| f.rule.as_str() == "policy-change" && f.severity == Severity::Warning && f.line == 1));
+        assert!(f.iter().all(|f| f.rule.as_str() == "policy-change"
+            && f.severity == Severity::Warning
+            && f.line == 1));
         assert!(f[0].message.contains("base-branch versions"));
         assert!(f[6].message.contains("from .github/gitops-guard.yml"));
         assert!(f[5].message.contains("adds a Kyverno policy file"));

@@ -324,5 +324,5 @@ mod tree;
 mod validate;
 
 pub use merge::{effective_config, merge_org};
-pub use validate::parse_date as parse_expires;
 pub use parse::{ConfigError, MAX_CONFIG_BYTES, ParsedConfig, parse_config, read_config};
+pub use validate::parse_date as parse_expires;

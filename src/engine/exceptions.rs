@@ -171,11 +171,10 @@ pub fn apply(
         }
     }
     for (i, c) in compiled.iter().enumerate() {
-        let (file, line) = c
-            .ex
-            .source
-            .as_ref()
-            .map_or(("<config>", 1), |s| (s.file.as_str(), s.line));
+        let (file, line) =
+            c.ex.source
+                .as_ref()
+                .map_or(("<config>", 1), |s| (s.file.as_str(), s.line));
         if c.expired {
             let when = c.ex.expires.as_deref().unwrap_or_default();
             out.expired.push(Finding::at(
@@ -246,22 +245,72 @@ mod tests {
     #[test]
     fn applies_only_when_rule_and_every_field_match() {
         let exs = [ex("host-namespaces", node_exporter(), Some("2027-03-31"))];
-        let hit = finding("host-namespaces", "mon/ds.yaml", "DaemonSet", Some("monitoring"), "node-exporter");
-        let other_rule = finding("privileged", "mon/ds.yaml", "DaemonSet", Some("monitoring"), "node-exporter");
-        let other_ns = finding("host-namespaces", "x/ds.yaml", "DaemonSet", Some("payments"), "node-exporter");
-        let other_kind = finding("host-namespaces", "mon/d.yaml", "Deployment", Some("monitoring"), "node-exporter");
-        let other_name = finding("host-namespaces", "mon/ds.yaml", "DaemonSet", Some("monitoring"), "node-exporter-2");
-        let no_ns = finding("host-namespaces", "mon/ds.yaml", "DaemonSet", None, "node-exporter");
-        let input = [&hit, &other_rule, &other_ns, &other_kind, &other_name, &no_ns]
-            .into_iter()
-            .map(|f| (f.clone(), None))
-            .collect();
+        let hit = finding(
+            "host-namespaces",
+            "mon/ds.yaml",
+            "DaemonSet",
+            Some("monitoring"),
+            "node-exporter",
+        );
+        let other_rule = finding(
+            "privileged",
+            "mon/ds.yaml",
+            "DaemonSet",
+            Some("monitoring"),
+            "node-exporter",
+        );
+        let other_ns = finding(
+            "host-namespaces",
+            "x/ds.yaml",
+            "DaemonSet",
+            Some("payments"),
+            "node-exporter",
+        );
+        let other_kind = finding(
+            "host-namespaces",
+            "mon/d.yaml",
+            "Deployment",
+            Some("monitoring"),
+            "node-exporter",
+        );
+        let other_name = finding(
+            "host-namespaces",
+            "mon/ds.yaml",
+            "DaemonSet",
+            Some("monitoring"),
+            "node-exporter-2",
+        );
+        let no_ns = finding(
+            "host-namespaces",
+            "mon/ds.yaml",
+            "DaemonSet",
+            None,
+            "node-exporter",
+        );
+        let input = [
+            &hit,
+            &other_rule,
+            &other_ns,
+            &other_kind,
+            &other_name,
+            &no_ns,
+        ]
+        .into_iter()
+        .map(|f| (f.clone(), None))
+        .collect();
         let out = apply(&exs, input, day("2026-01-01"));
         assert_eq!(out.applied.len(), 1);
         assert_eq!(out.applied[0].finding, hit);
         assert_eq!(out.applied[0].exception, 0);
-        assert!(out.applied[0].note().contains("DaemonSet monitoring/node-exporter"));
-        assert_eq!(out.kept, vec![other_rule, other_ns, other_kind, other_name, no_ns]);
+        assert!(
+            out.applied[0]
+                .note()
+                .contains("DaemonSet monitoring/node-exporter")
+        );
+        assert_eq!(
+            out.kept,
+            vec![other_rule, other_ns, other_kind, other_name, no_ns]
+        );
         assert!(out.expired.is_empty() && out.unused.is_empty());
     }
 
@@ -273,9 +322,25 @@ mod tests {
             ..Default::default()
         };
         let exs = [ex("image-tag", m, None)];
-        let a = finding("image-tag", "legacy/a.yaml", "Deployment", Some("team-a"), "a");
-        let nested = finding("image-tag", "legacy/sub/a.yaml", "Deployment", Some("team-a"), "a");
-        let out = apply(&exs, vec![(a, None), (nested.clone(), None)], day("2030-01-01"));
+        let a = finding(
+            "image-tag",
+            "legacy/a.yaml",
+            "Deployment",
+            Some("team-a"),
+            "a",
+        );
+        let nested = finding(
+            "image-tag",
+            "legacy/sub/a.yaml",
+            "Deployment",
+            Some("team-a"),
+            "a",
+        );
+        let out = apply(
+            &exs,
+            vec![(a, None), (nested.clone(), None)],
+            day("2030-01-01"),
+        );
         assert_eq!(out.applied.len(), 1);
         assert_eq!(out.kept, vec![nested]);
     }
@@ -302,15 +367,32 @@ mod tests {
         assert_eq!(out.applied.len(), 1);
         assert_eq!(out.kept.len(), 2);
         // Without a container field the exception covers every container.
-        let exs = [ex("capabilities", ExceptionMatch { name: Some("web".into()), ..Default::default() }, None)];
-        let out = apply(&exs, vec![(f.clone(), Some("app".into())), (f, None)], day("2030-01-01"));
+        let exs = [ex(
+            "capabilities",
+            ExceptionMatch {
+                name: Some("web".into()),
+                ..Default::default()
+            },
+            None,
+        )];
+        let out = apply(
+            &exs,
+            vec![(f.clone(), Some("app".into())), (f, None)],
+            day("2030-01-01"),
+        );
         assert_eq!(out.applied.len(), 2);
     }
 
     #[test]
     fn expiry_is_inclusive_and_expired_exceptions_are_reported() {
         let exs = [ex("host-namespaces", node_exporter(), Some("2027-03-31"))];
-        let f = finding("host-namespaces", "ds.yaml", "DaemonSet", Some("monitoring"), "node-exporter");
+        let f = finding(
+            "host-namespaces",
+            "ds.yaml",
+            "DaemonSet",
+            Some("monitoring"),
+            "node-exporter",
+        );
         let on_last_day = apply(&exs, vec![(f.clone(), None)], day("2027-03-31"));
         assert_eq!(on_last_day.applied.len(), 1);
         assert!(on_last_day.expired.is_empty());
@@ -319,9 +401,16 @@ mod tests {
         assert_eq!(after.kept, vec![f]);
         assert_eq!(after.expired.len(), 1);
         let w = &after.expired[0];
-        assert_eq!((w.rule.as_str(), w.severity, w.line), ("config", Severity::Warning, 12));
+        assert_eq!(
+            (w.rule.as_str(), w.severity, w.line),
+            ("config", Severity::Warning, 12)
+        );
         assert_eq!(w.file, ".github/gitops-guard.yml");
-        assert!(w.message.contains("expired on 2027-03-31") && w.message.contains("1 finding"), "{}", w.message);
+        assert!(
+            w.message.contains("expired on 2027-03-31") && w.message.contains("1 finding"),
+            "{}",
+            w.message
+        );
         assert!(after.unused.is_empty(), "expired, not unused");
     }
 
@@ -331,7 +420,13 @@ mod tests {
             ex("host-namespaces", node_exporter(), Some("2020-01-01")),
             ex("host-namespaces", node_exporter(), Some("2030-01-01")),
         ];
-        let f = finding("host-namespaces", "ds.yaml", "DaemonSet", Some("monitoring"), "node-exporter");
+        let f = finding(
+            "host-namespaces",
+            "ds.yaml",
+            "DaemonSet",
+            Some("monitoring"),
+            "node-exporter",
+        );
         let out = apply(&exs, vec![(f, None)], day("2026-01-01"));
         assert_eq!(out.applied[0].exception, 1);
         assert_eq!(out.expired.len(), 1);
@@ -365,8 +460,18 @@ mod tests {
             "admission:\n  exceptions:\n    - rule: kyverno/block-privileged/check\n      match: {path: \"platform/**\"}\n      reason: CSI driver\n      expires: 2026-06-30\n",
         )
         .unwrap();
-        let f = finding("kyverno/block-privileged/check", "platform/csi/ds.yaml", "DaemonSet", Some("kube-system"), "csi");
-        let out = apply(&cfg.admission.exceptions, vec![(f.clone(), None)], day("2026-07-01"));
+        let f = finding(
+            "kyverno/block-privileged/check",
+            "platform/csi/ds.yaml",
+            "DaemonSet",
+            Some("kube-system"),
+            "csi",
+        );
+        let out = apply(
+            &cfg.admission.exceptions,
+            vec![(f.clone(), None)],
+            day("2026-07-01"),
+        );
         assert_eq!(out.kept, vec![f]);
         assert_eq!(out.expired[0].line, 3);
     }

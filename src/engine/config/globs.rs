@@ -154,13 +154,25 @@ mod tests {
 
     #[test]
     fn bad_globs_are_rejected_with_a_reason() {
-        assert!(check_glob("a/[b", GlobKind::Path).unwrap_err().contains("invalid glob"));
+        assert!(
+            check_glob("a/[b", GlobKind::Path)
+                .unwrap_err()
+                .contains("invalid glob")
+        );
         assert!(check_glob("{a,b", GlobKind::Name).is_err());
         assert!(check_glob("", GlobKind::Name).is_err());
         assert!(check_glob(" x", GlobKind::Name).is_err());
-        assert!(check_glob("/production/**", GlobKind::Path).unwrap_err().contains("relative"));
+        assert!(
+            check_glob("/production/**", GlobKind::Path)
+                .unwrap_err()
+                .contains("relative")
+        );
         assert!(check_glob("./production/**", GlobKind::Path).is_err());
-        assert!(check_glob("refs/heads/main", GlobKind::Ref).unwrap_err().contains("refs/"));
+        assert!(
+            check_glob("refs/heads/main", GlobKind::Ref)
+                .unwrap_err()
+                .contains("refs/")
+        );
         assert!(check_glob("release/*", GlobKind::Ref).is_ok());
     }
 

@@ -219,7 +219,12 @@ pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<
             |c| &mut c.manifests.paths,
         );
     } else {
-        m.field(&["manifests", "paths"], |c| &c.manifests.paths, |c| &mut c.manifests.paths, |_, _| Ok(()));
+        m.field(
+            &["manifests", "paths"],
+            |c| &c.manifests.paths,
+            |c| &mut c.manifests.paths,
+            |_, _| Ok(()),
+        );
     }
     if org.sets(&["manifests", "ignore"]) {
         m.subset(
@@ -229,7 +234,12 @@ pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<
             false,
         );
     } else {
-        m.field(&["manifests", "ignore"], |c| &c.manifests.ignore, |c| &mut c.manifests.ignore, |_, _| Ok(()));
+        m.field(
+            &["manifests", "ignore"],
+            |c| &c.manifests.ignore,
+            |c| &mut c.manifests.ignore,
+            |_, _| Ok(()),
+        );
     }
 
     // tenants
@@ -258,7 +268,10 @@ pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<
         |c| &mut c.admission.level,
         |o, r| {
             if r < o {
-                loose(format!("the org enforces `admission.level: {}`", level_name(*o)))
+                loose(format!(
+                    "the org enforces `admission.level: {}`",
+                    level_name(*o)
+                ))
             } else {
                 Ok(())
             }
@@ -303,9 +316,11 @@ pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<
                 ));
             }
             for (i, x) in r.iter().enumerate() {
-                let covered = o
-                    .iter()
-                    .any(|y| x == y || x.strip_prefix(y.as_str()).is_some_and(|rest| rest.starts_with('/')));
+                let covered = o.iter().any(|y| {
+                    x == y
+                        || x.strip_prefix(y.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                });
                 if !covered {
                     return loose_item(
                         i,
@@ -345,7 +360,9 @@ pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<
         |c| &mut c.reviews.required_approvals,
         |o, r| {
             if r < o {
-                loose(format!("the org requires {o} approvals, this file asks for {r}"))
+                loose(format!(
+                    "the org requires {o} approvals, this file asks for {r}"
+                ))
             } else {
                 Ok(())
             }
@@ -509,10 +526,27 @@ mod tests {
     #[test]
     fn approvals_tighten_ok_loosen_error() {
         let org = "reviews:\n  required_approvals: 3\n";
-        let e = loosens(org, "# repo\nreviews:\n  required_approvals: 2\n", 3, "reviews.required_approvals");
+        let e = loosens(
+            org,
+            "# repo\nreviews:\n  required_approvals: 2\n",
+            3,
+            "reviews.required_approvals",
+        );
         assert!(e.message.contains("requires 3"), "{}", e.message);
-        assert_eq!(merge(org, "reviews:\n  required_approvals: 4\n").unwrap().reviews.required_approvals, 4);
-        assert_eq!(merge(org, "reviews:\n  required_approvals: 3\n").unwrap().reviews.required_approvals, 3);
+        assert_eq!(
+            merge(org, "reviews:\n  required_approvals: 4\n")
+                .unwrap()
+                .reviews
+                .required_approvals,
+            4
+        );
+        assert_eq!(
+            merge(org, "reviews:\n  required_approvals: 3\n")
+                .unwrap()
+                .reviews
+                .required_approvals,
+            3
+        );
     }
 
     #[test]
@@ -520,7 +554,10 @@ mod tests {
         let org = "reviews:\n  required_approvals: 3\nsignatures:\n  required: false\n";
         let c = merge(org, "admission:\n  level: restricted\n").unwrap();
         assert_eq!(c.reviews.required_approvals, 3);
-        assert!(!c.signatures.required, "org value kept, not the built-in default");
+        assert!(
+            !c.signatures.required,
+            "org value kept, not the built-in default"
+        );
         assert_eq!(c.admission.level, PssLevel::Restricted);
         // And an empty repo file is exactly the org config.
         assert_eq!(merge(org, "").unwrap(), parsed(ORG, org).config);
@@ -529,31 +566,76 @@ mod tests {
     #[test]
     fn org_floor_includes_builtin_defaults() {
         // The org file does not mention signatures: the built-in `true` is the floor.
-        loosens("reviews:\n  required_approvals: 3\n", "signatures:\n  required: false\n", 2, "signatures.required");
+        loosens(
+            "reviews:\n  required_approvals: 3\n",
+            "signatures:\n  required: false\n",
+            2,
+            "signatures.required",
+        );
         // Turning a switch on is always fine.
-        let c = merge("signatures:\n  required: false\n", "signatures:\n  required: true\n").unwrap();
+        let c = merge(
+            "signatures:\n  required: false\n",
+            "signatures:\n  required: true\n",
+        )
+        .unwrap();
         assert!(c.signatures.required);
     }
 
     #[test]
     fn switches_true_to_false_are_errors() {
-        for key in ["require_code_owners", "dismiss_stale", "ignore_contributors"] {
+        for key in [
+            "require_code_owners",
+            "dismiss_stale",
+            "ignore_contributors",
+        ] {
             let repo = format!("reviews:\n  {key}: false\n");
             loosens("", &repo, 2, &format!("reviews.{key}"));
             assert!(merge("", &format!("reviews:\n  {key}: true\n")).is_ok());
         }
-        loosens("signatures:\n  signer_is_author: true\n", "signatures:\n  signer_is_author: false\n", 2, "signatures.signer_is_author");
-        loosens("", "admission:\n  images:\n    forbid_latest: false\n", 3, "admission.images.forbid_latest");
-        loosens("", "push:\n  alert:\n    issue: false\n", 3, "push.alert.issue");
-        loosens("push:\n  alert:\n    revert_pr: true\n", "push:\n  alert:\n    revert_pr: false\n", 3, "push.alert.revert_pr");
-        assert!(merge("", "push:\n  alert:\n    revert_pr: true\n").unwrap().push.alert.revert_pr);
+        loosens(
+            "signatures:\n  signer_is_author: true\n",
+            "signatures:\n  signer_is_author: false\n",
+            2,
+            "signatures.signer_is_author",
+        );
+        loosens(
+            "",
+            "admission:\n  images:\n    forbid_latest: false\n",
+            3,
+            "admission.images.forbid_latest",
+        );
+        loosens(
+            "",
+            "push:\n  alert:\n    issue: false\n",
+            3,
+            "push.alert.issue",
+        );
+        loosens(
+            "push:\n  alert:\n    revert_pr: true\n",
+            "push:\n  alert:\n    revert_pr: false\n",
+            3,
+            "push.alert.revert_pr",
+        );
+        assert!(
+            merge("", "push:\n  alert:\n    revert_pr: true\n")
+                .unwrap()
+                .push
+                .alert
+                .revert_pr
+        );
     }
 
     #[test]
     fn unowned_deny_to_allow() {
         loosens("", "reviews:\n  unowned: allow\n", 2, "reviews.unowned");
         assert_eq!(
-            merge("reviews:\n  unowned: allow\n", "reviews:\n  unowned: deny\n").unwrap().reviews.unowned,
+            merge(
+                "reviews:\n  unowned: allow\n",
+                "reviews:\n  unowned: deny\n"
+            )
+            .unwrap()
+            .reviews
+            .unowned,
             Unowned::Deny
         );
     }
@@ -566,20 +648,47 @@ mod tests {
         loosens(org, "admission:\n  warn: baseline\n", 2, "admission.warn");
         // Enforcing restricted covers the org's restricted warnings.
         let c = merge(org, "admission:\n  level: restricted\n  warn: none\n").unwrap();
-        assert_eq!((c.admission.level, c.admission.warn), (PssLevel::Restricted, PssLevel::None));
+        assert_eq!(
+            (c.admission.level, c.admission.warn),
+            (PssLevel::Restricted, PssLevel::None)
+        );
         let org = "admission:\n  level: restricted\n";
-        loosens(org, "admission:\n  level: baseline\n  warn: restricted\n", 2, "admission.level");
+        loosens(
+            org,
+            "admission:\n  level: baseline\n  warn: restricted\n",
+            2,
+            "admission.level",
+        );
     }
 
     #[test]
     fn registries_must_stay_within_the_org() {
         let org = "admission:\n  images:\n    registries: [ghcr.io/acme, registry.acme.internal]\n";
-        let e = loosens(org, "admission:\n  images:\n    registries:\n      - ghcr.io/acme/team\n      - docker.io\n", 5, "admission.images.registries[1]");
+        let e = loosens(
+            org,
+            "admission:\n  images:\n    registries:\n      - ghcr.io/acme/team\n      - docker.io\n",
+            5,
+            "admission.images.registries[1]",
+        );
         assert!(e.message.contains("docker.io"));
-        loosens(org, "admission:\n  images:\n    registries: []\n", 3, "admission.images.registries");
+        loosens(
+            org,
+            "admission:\n  images:\n    registries: []\n",
+            3,
+            "admission.images.registries",
+        );
         // Prefix tricks are not sub-paths.
-        loosens(org, "admission:\n  images:\n    registries: [ghcr.io/acme-evil]\n", 3, "admission.images.registries[0]");
-        let c = merge(org, "admission:\n  images:\n    registries: [ghcr.io/acme/payments]\n").unwrap();
+        loosens(
+            org,
+            "admission:\n  images:\n    registries: [ghcr.io/acme-evil]\n",
+            3,
+            "admission.images.registries[0]",
+        );
+        let c = merge(
+            org,
+            "admission:\n  images:\n    registries: [ghcr.io/acme/payments]\n",
+        )
+        .unwrap();
         assert_eq!(c.admission.images.registries, ["ghcr.io/acme/payments"]);
         // An org without a registry list lets repos restrict freely.
         assert!(merge("", "admission:\n  images:\n    registries: [docker.io]\n").is_ok());
@@ -591,23 +700,52 @@ mod tests {
         let e = loosens(org, "push:\n  branches: [main]\n", 2, "push.branches");
         assert!(e.message.contains("release/*"));
         loosens(org, "push:\n  tags: []\n", 2, "push.tags");
-        loosens(org, "gitops:\n  production: [\"staging-*\"]\n", 2, "gitops.production");
+        loosens(
+            org,
+            "gitops:\n  production: [\"staging-*\"]\n",
+            2,
+            "gitops.production",
+        );
         loosens(org, "admission:\n  policies: []\n", 2, "admission.policies");
-        loosens(org, "tenants:\n  projects: [other/*.yaml]\n", 2, "tenants.projects");
+        loosens(
+            org,
+            "tenants:\n  projects: [other/*.yaml]\n",
+            2,
+            "tenants.projects",
+        );
         let c = merge(org, "push:\n  branches: [main, \"release/*\", hotfix]\ngitops:\n  production: [\"prod-*\", live]\n").unwrap();
         assert_eq!(c.push.branches, ["main", "release/*", "hotfix"]);
         assert_eq!(c.gitops.production, ["prod-*", "live"]);
         // An org protecting "the default branch" cannot be shown to be kept.
-        loosens("push:\n  branches: []\n", "push:\n  branches: [main]\n", 2, "push.branches");
+        loosens(
+            "push:\n  branches: []\n",
+            "push:\n  branches: [main]\n",
+            2,
+            "push.branches",
+        );
     }
 
     #[test]
     fn trust_lists_may_only_shrink() {
         let org = "push:\n  trusted_authors: [alice, \"@acme/platform\"]\nsignatures:\n  trusted_bots: [\"renovate[bot]\"]\n";
-        let e = loosens(org, "push:\n  trusted_authors:\n    - alice\n    - mallory\n", 4, "push.trusted_authors[1]");
+        let e = loosens(
+            org,
+            "push:\n  trusted_authors:\n    - alice\n    - mallory\n",
+            4,
+            "push.trusted_authors[1]",
+        );
         assert!(e.message.contains("mallory"));
-        loosens(org, "signatures:\n  trusted_bots: [\"renovate[bot]\", \"evil[bot]\"]\n", 2, "signatures.trusted_bots[1]");
-        let c = merge(org, "push:\n  trusted_authors: [Alice]\nsignatures:\n  trusted_bots: []\n").unwrap();
+        loosens(
+            org,
+            "signatures:\n  trusted_bots: [\"renovate[bot]\", \"evil[bot]\"]\n",
+            2,
+            "signatures.trusted_bots[1]",
+        );
+        let c = merge(
+            org,
+            "push:\n  trusted_authors: [Alice]\nsignatures:\n  trusted_bots: []\n",
+        )
+        .unwrap();
         assert_eq!(c.push.trusted_authors, ["Alice"]);
         assert!(c.signatures.trusted_bots.is_empty());
     }
@@ -615,8 +753,18 @@ mod tests {
     #[test]
     fn alert_destinations_cannot_be_redirected() {
         let org = "push:\n  alert:\n    repository: acme/security\n    webhook_url_env: SEC_HOOK\n";
-        loosens(org, "push:\n  alert:\n    repository: acme/quiet\n", 3, "push.alert.repository");
-        loosens(org, "push:\n  alert:\n    webhook_url_env: null\n", 3, "push.alert.webhook_url_env");
+        loosens(
+            org,
+            "push:\n  alert:\n    repository: acme/quiet\n",
+            3,
+            "push.alert.repository",
+        );
+        loosens(
+            org,
+            "push:\n  alert:\n    webhook_url_env: null\n",
+            3,
+            "push.alert.webhook_url_env",
+        );
         assert!(merge(org, "push:\n  alert:\n    repository: acme/security\n").is_ok());
         let c = merge("", "push:\n  alert:\n    repository: acme/team-alerts\n").unwrap();
         assert_eq!(c.push.alert.repository.as_deref(), Some("acme/team-alerts"));
@@ -625,20 +773,43 @@ mod tests {
     #[test]
     fn manifests_layout_compared_only_when_the_org_writes_it() {
         // Org silent: the repo describes its own layout.
-        let c = merge("", "manifests:\n  paths: [\"apps/**/*.yaml\"]\n  ignore: [\".github/**\", \"docs/**\"]\n").unwrap();
+        let c = merge(
+            "",
+            "manifests:\n  paths: [\"apps/**/*.yaml\"]\n  ignore: [\".github/**\", \"docs/**\"]\n",
+        )
+        .unwrap();
         assert_eq!(c.manifests.paths, ["apps/**/*.yaml"]);
         // Org explicit: paths must be kept, ignores may not grow.
         let org = "manifests:\n  paths: [\"**/*.yaml\"]\n  ignore: [\".github/**\"]\n";
-        loosens(org, "manifests:\n  paths: [\"apps/**/*.yaml\"]\n", 2, "manifests.paths");
-        loosens(org, "manifests:\n  ignore: [\".github/**\", \"prod/**\"]\n", 2, "manifests.ignore[1]");
-        let c = merge(org, "manifests:\n  paths: [\"**/*.yaml\", \"**/*.json\"]\n  ignore: []\n").unwrap();
+        loosens(
+            org,
+            "manifests:\n  paths: [\"apps/**/*.yaml\"]\n",
+            2,
+            "manifests.paths",
+        );
+        loosens(
+            org,
+            "manifests:\n  ignore: [\".github/**\", \"prod/**\"]\n",
+            2,
+            "manifests.ignore[1]",
+        );
+        let c = merge(
+            org,
+            "manifests:\n  paths: [\"**/*.yaml\", \"**/*.json\"]\n  ignore: []\n",
+        )
+        .unwrap();
         assert!(c.manifests.ignore.is_empty());
     }
 
     #[test]
     fn bindings_keep_org_bindings() {
         let org = "tenants:\n  bindings:\n    - project: platform\n      paths: [\"platform/**\"]\n      platform: true\n";
-        loosens(org, "tenants:\n  bindings:\n    - project: team-a\n      paths: [\"a/**\"]\n", 2, "tenants.bindings");
+        loosens(
+            org,
+            "tenants:\n  bindings:\n    - project: team-a\n      paths: [\"a/**\"]\n",
+            2,
+            "tenants.bindings",
+        );
         let c = merge(org, "tenants:\n  bindings:\n    - project: platform\n      paths: [\"platform/**\"]\n      platform: true\n    - project: team-a\n      paths: [\"a/**\"]\n").unwrap();
         assert_eq!(c.tenants.bindings.len(), 2);
     }
@@ -650,16 +821,33 @@ mod tests {
         let c = merge(org, repo).unwrap();
         let ex = &c.admission.exceptions;
         assert_eq!(ex.len(), 2);
-        assert_eq!(ex[0].source.as_ref().map(|s| (s.file.as_str(), s.line)), Some((ORG, 3)));
-        assert_eq!(ex[1].source.as_ref().map(|s| (s.file.as_str(), s.line)), Some((REPO, 4)));
+        assert_eq!(
+            ex[0].source.as_ref().map(|s| (s.file.as_str(), s.line)),
+            Some((ORG, 3))
+        );
+        assert_eq!(
+            ex[1].source.as_ref().map(|s| (s.file.as_str(), s.line)),
+            Some((REPO, 4))
+        );
         // A repo cannot remove org exceptions by writing an empty list (it
         // can only add); removing one would be a tightening anyway.
-        assert_eq!(merge(org, "admission:\n  exceptions: []\n").unwrap().admission.exceptions.len(), 1);
+        assert_eq!(
+            merge(org, "admission:\n  exceptions: []\n")
+                .unwrap()
+                .admission
+                .exceptions
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn several_loosenings_are_all_reported() {
-        let e = merge("", "reviews:\n  required_approvals: 1\n  unowned: allow\nsignatures:\n  required: false\n").unwrap_err();
+        let e = merge(
+            "",
+            "reviews:\n  required_approvals: 1\n  unowned: allow\nsignatures:\n  required: false\n",
+        )
+        .unwrap_err();
         let lines: Vec<_> = e.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 3, 5]);
     }
@@ -669,7 +857,13 @@ mod tests {
         assert_eq!(effective_config(None, None).unwrap(), Config::default());
         let repo = "reviews:\n  required_approvals: 1\n";
         // No org file: the repo file stands alone.
-        assert_eq!(effective_config(None, Some((REPO, repo))).unwrap().reviews.required_approvals, 1);
+        assert_eq!(
+            effective_config(None, Some((REPO, repo)))
+                .unwrap()
+                .reviews
+                .required_approvals,
+            1
+        );
         // With an org file the built-in 2 is the floor.
         let e = effective_config(Some((ORG, "version: 1\n")), Some((REPO, repo))).unwrap_err();
         assert_eq!(e[0].key_path, "reviews.required_approvals");

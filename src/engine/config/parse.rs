@@ -49,7 +49,12 @@ impl fmt::Display for ConfigError {
 
 impl ConfigError {
     /// Builds an error.
-    pub fn new(file: &str, line: u32, key_path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &str,
+        line: u32,
+        key_path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             file: file.to_owned(),
             line: line.max(1),
@@ -192,7 +197,10 @@ pub fn read_config(file: &str, text: &str) -> Result<ParsedConfig, Vec<ConfigErr
     if !errors.is_empty() {
         return Err(errors);
     }
-    let items = tree.at(&["admission", "exceptions"]).map(Tree::items).unwrap_or(&[]);
+    let items = tree
+        .at(&["admission", "exceptions"])
+        .map(Tree::items)
+        .unwrap_or(&[]);
     for (ex, node) in config.admission.exceptions.iter_mut().zip(items) {
         ex.source = Some(ConfigSite {
             file: file.to_owned(),
@@ -223,17 +231,19 @@ fn yaml_error(file: &str, e: &YamlError, tree: Option<&Tree>) -> ConfigError {
     let message = match inner {
         YamlError::DuplicateMappingKey { key, .. } => format!(
             "duplicate key{}: every key may appear only once (which value applies would be ambiguous)",
-            key.as_deref().map(|k| format!(" `{k}`")).unwrap_or_default()
+            key.as_deref()
+                .map(|k| format!(" `{k}`"))
+                .unwrap_or_default()
         ),
         YamlError::MultipleDocuments { .. }
         | YamlError::Budget {
             breach: serde_saphyr::budget::BudgetBreach::Documents { .. },
             ..
-        } => {
-            "the config must be a single YAML document (found a second `---` document)".into()
-        }
+        } => "the config must be a single YAML document (found a second `---` document)".into(),
         YamlError::Budget { breach, .. } => {
-            format!("config exceeds a parsing limit ({breach:?}); aliases, nesting and size are bounded")
+            format!(
+                "config exceeds a parsing limit ({breach:?}); aliases, nesting and size are bounded"
+            )
         }
         _ => {
             let raw = bare_message(inner);
@@ -377,7 +387,10 @@ push:
         assert_eq!(c.admission.warn, PssLevel::None);
         assert_eq!(c.reviews.required_approvals, 3);
         assert_eq!(c.reviews.unowned, Unowned::Allow);
-        assert_eq!(c.push.alert.repository.as_deref(), Some("acme/security-alerts"));
+        assert_eq!(
+            c.push.alert.repository.as_deref(),
+            Some("acme/security-alerts")
+        );
         let ex = &c.admission.exceptions[0];
         assert_eq!(
             ex.source,
@@ -390,11 +403,17 @@ push:
 
     #[test]
     fn unknown_keys_name_line_and_path() {
-        let (line, path, msg) = one("version: 1\nreviews:\n  required_approvals: 2\n  requried_owners: true\n");
+        let (line, path, msg) =
+            one("version: 1\nreviews:\n  required_approvals: 2\n  requried_owners: true\n");
         assert_eq!((line, path.as_str()), (4, "reviews.requried_owners"));
         assert!(msg.contains("unknown field"), "{msg}");
-        let (line, path, _) = one("admission:\n  exceptions:\n    - rule: privileged\n      reason: r\n      match: {nmespace: a}\n");
-        assert_eq!((line, path.as_str()), (5, "admission.exceptions[0].match.nmespace"));
+        let (line, path, _) = one(
+            "admission:\n  exceptions:\n    - rule: privileged\n      reason: r\n      match: {nmespace: a}\n",
+        );
+        assert_eq!(
+            (line, path.as_str()),
+            (5, "admission.exceptions[0].match.nmespace")
+        );
         let (line, path, _) = one("foo: 1\n");
         assert_eq!((line, path.as_str()), (1, "foo"));
     }
@@ -411,7 +430,10 @@ push:
         assert!(msg.contains("expected a list"), "{msg}");
         let (line, path, msg) = one("version: 1\nreviews:\n");
         assert_eq!((line, path.as_str()), (2, "reviews"));
-        assert!(msg.contains("expected a mapping") && msg.contains("null"), "{msg}");
+        assert!(
+            msg.contains("expected a mapping") && msg.contains("null"),
+            "{msg}"
+        );
         let (line, path, msg) = one("admission:\n  level: strict\n");
         assert_eq!((line, path.as_str()), (2, "admission.level"));
         assert!(msg.contains("unknown variant"), "{msg}");
@@ -430,7 +452,8 @@ push:
 
     #[test]
     fn duplicate_keys_are_errors_at_the_second_key() {
-        let (line, path, msg) = one("version: 1\nreviews:\n  required_approvals: 1\n  required_approvals: 3\n");
+        let (line, path, msg) =
+            one("version: 1\nreviews:\n  required_approvals: 1\n  required_approvals: 3\n");
         assert_eq!(line, 4);
         assert_eq!(path, "reviews.required_approvals");
         assert!(msg.contains("duplicate key `required_approvals`"), "{msg}");
@@ -475,7 +498,10 @@ push:
         assert_eq!(one(text).1, "x-common");
         let text = "admission:\n  exceptions:\n    - rule: host-namespaces\n      match: &m {namespace: monitoring, kind: DaemonSet}\n      reason: node metrics\n    - rule: host-ports\n      match: *m\n      reason: node metrics\n";
         let c = parse_config(F, text).unwrap();
-        assert_eq!(c.admission.exceptions[1].match_.kind.as_deref(), Some("DaemonSet"));
+        assert_eq!(
+            c.admission.exceptions[1].match_.kind.as_deref(),
+            Some("DaemonSet")
+        );
         assert_eq!(c.admission.exceptions[1].source.as_ref().unwrap().line, 6);
     }
 
@@ -484,10 +510,16 @@ push:
         let e = &errs("reviews:\n  required_approvals: 0\n")[0];
         assert_eq!(
             e.to_string(),
-            format!(".github/gitops-guard.yml:2: reviews.required_approvals: {}", e.message)
+            format!(
+                ".github/gitops-guard.yml:2: reviews.required_approvals: {}",
+                e.message
+            )
         );
         let f = e.to_finding();
-        assert_eq!((f.rule.as_str(), f.line, f.severity), ("config", 2, Severity::Error));
+        assert_eq!(
+            (f.rule.as_str(), f.line, f.severity),
+            ("config", 2, Severity::Error)
+        );
         assert_eq!(f.file, F);
     }
 }

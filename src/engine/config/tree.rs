@@ -143,7 +143,14 @@ impl Tree {
             TVal::Map(es) => {
                 for e in es {
                     path.push(e.key.clone());
-                    consider(best, target, (e.key_line, e.key_col), path, e.key_line, &e.value);
+                    consider(
+                        best,
+                        target,
+                        (e.key_line, e.key_col),
+                        path,
+                        e.key_line,
+                        &e.value,
+                    );
                     if !matches!(e.value.value, TVal::Map(_) | TVal::Seq(_)) {
                         let pos = (e.value.line, e.value.col);
                         consider(best, target, pos, path, e.key_line, &e.value);

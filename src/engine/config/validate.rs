@@ -79,19 +79,38 @@ pub(super) fn validate(file: &str, c: &Config, tree: &Tree) -> Vec<ConfigError> 
         v.err(
             line,
             "version".into(),
-            format!("unsupported version {}; the only config version is 1", c.version),
+            format!(
+                "unsupported version {}; the only config version is 1",
+                c.version
+            ),
         );
     }
     v.globs(&["manifests", "paths"], &c.manifests.paths, GlobKind::Path);
-    v.globs(&["manifests", "ignore"], &c.manifests.ignore, GlobKind::Path);
-    v.globs(&["tenants", "projects"], &c.tenants.projects, GlobKind::Path);
+    v.globs(
+        &["manifests", "ignore"],
+        &c.manifests.ignore,
+        GlobKind::Path,
+    );
+    v.globs(
+        &["tenants", "projects"],
+        &c.tenants.projects,
+        GlobKind::Path,
+    );
     bindings(&mut v, c);
-    v.globs(&["admission", "policies"], &c.admission.policies, GlobKind::Path);
+    v.globs(
+        &["admission", "policies"],
+        &c.admission.policies,
+        GlobKind::Path,
+    );
     registries(&mut v, &c.admission.images.registries);
     for (i, ex) in c.admission.exceptions.iter().enumerate() {
         exception(&mut v, i, ex);
     }
-    v.globs(&["gitops", "production"], &c.gitops.production, GlobKind::Name);
+    v.globs(
+        &["gitops", "production"],
+        &c.gitops.production,
+        GlobKind::Name,
+    );
     let n = c.reviews.required_approvals;
     if n == 0 || n > MAX_APPROVALS {
         let line = v.key_line(&["reviews", "required_approvals"]);
@@ -221,7 +240,10 @@ fn registries(v: &mut V<'_>, regs: &[String]) {
             Some("an empty registry would allow nothing by mistake".to_owned())
         } else if r.contains("://") {
             Some("write the registry host (and optional path) without a scheme".into())
-        } else if r.chars().any(|c| c.is_whitespace() || matches!(c, '*' | '?' | '@' | '[')) {
+        } else if r
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '*' | '?' | '@' | '['))
+        {
             Some("registries are plain host or host/path prefixes; globs, digests and spaces are not allowed".into())
         } else if r.ends_with('/') || r.starts_with('/') {
             Some("drop the leading or trailing `/`".into())
@@ -353,9 +375,7 @@ fn is_login(s: &str) -> bool {
     let core = s.strip_suffix("[bot]").unwrap_or(s);
     !core.is_empty()
         && core.len() <= 39
-        && core
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && core.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn is_author(s: &str) -> bool {
@@ -454,7 +474,9 @@ push:
                 (23, "push.tags[0]"),
             ],
         );
-        ok("manifests:\n  paths: [\"apps/**/*.yaml\", \"*.json\"]\npush:\n  branches: [main, \"release/*\"]\n  tags: [\"v*\"]\n");
+        ok(
+            "manifests:\n  paths: [\"apps/**/*.yaml\", \"*.json\"]\npush:\n  branches: [main, \"release/*\"]\n  tags: [\"v*\"]\n",
+        );
     }
 
     #[test]
@@ -492,7 +514,9 @@ admission:
             ],
         );
         assert!(e.iter().any(|e| e.message.contains("cannot be waived")));
-        ok("admission:\n  exceptions:\n    - rule: host-namespaces\n      match: {namespace: monitoring, kind: DaemonSet, name: node-exporter}\n      reason: node metrics need the host network\n      expires: 2027-03-31\n");
+        ok(
+            "admission:\n  exceptions:\n    - rule: host-namespaces\n      match: {namespace: monitoring, kind: DaemonSet, name: node-exporter}\n      reason: node metrics need the host network\n      expires: 2027-03-31\n",
+        );
     }
 
     #[test]
@@ -529,7 +553,9 @@ tenants:
                 (9, "tenants.bindings[2].server"),
             ],
         );
-        ok("tenants:\n  bindings:\n    - project: team-a\n      paths: [\"a/**\"]\n      repo: https://github.com/acme/a.git\n      server: https://kubernetes.default.svc\n");
+        ok(
+            "tenants:\n  bindings:\n    - project: team-a\n      paths: [\"a/**\"]\n      repo: https://github.com/acme/a.git\n      server: https://kubernetes.default.svc\n",
+        );
     }
 
     #[test]
@@ -571,6 +597,8 @@ push:
                 (10, "push.alert.webhook_url_env"),
             ],
         );
-        ok("admission:\n  images:\n    registries: [ghcr.io/acme, \"localhost:5000\"]\npush:\n  alert:\n    repository: acme/alerts\n    webhook_url_env: SLACK_URL\n");
+        ok(
+            "admission:\n  images:\n    registries: [ghcr.io/acme, \"localhost:5000\"]\npush:\n  alert:\n    repository: acme/alerts\n    webhook_url_env: SLACK_URL\n",
+        );
     }
 }
