@@ -872,4 +872,40 @@ mod tests {
         let files: Vec<_> = e.iter().map(|e| e.file.as_str()).collect();
         assert_eq!(files, [ORG, REPO]);
     }
+
+    proptest::proptest! {
+        /// For numbers, switches and levels: the merge succeeds exactly when
+        /// no written repo value is looser, and then takes the repo values.
+        #[test]
+        fn merge_is_tighten_only(
+            oa in 1u32..=10, ra in 1u32..=10,
+            ob: bool, rb: bool,
+            ol in 0usize..3, rl in 0usize..3,
+            write_a: bool, write_b: bool, write_l: bool,
+        ) {
+            let lv = ["none", "baseline", "restricted"];
+            let org = format!(
+                "reviews:\n  required_approvals: {oa}\n  dismiss_stale: {ob}\nadmission:\n  level: {}\n  warn: none\n",
+                lv[ol]
+            );
+            let mut repo = String::from("reviews:\n  unowned: deny\n");
+            if write_a { repo.push_str(&format!("  required_approvals: {ra}\n")); }
+            if write_b { repo.push_str(&format!("  dismiss_stale: {rb}\n")); }
+            if write_l { repo.push_str(&format!("admission:\n  level: {}\n", lv[rl])); }
+            let looser = (write_a && ra < oa) || (write_b && ob && !rb) || (write_l && rl < ol);
+            match merge(&org, &repo) {
+                Ok(c) => {
+                    proptest::prop_assert!(!looser);
+                    proptest::prop_assert_eq!(c.reviews.required_approvals, if write_a { ra } else { oa });
+                    proptest::prop_assert_eq!(c.reviews.dismiss_stale, if write_b { rb } else { ob });
+                    let lvl = [PssLevel::None, PssLevel::Baseline, PssLevel::Restricted];
+                    proptest::prop_assert_eq!(c.admission.level, lvl[if write_l { rl } else { ol }]);
+                }
+                Err(e) => {
+                    proptest::prop_assert!(looser, "{:?}", e);
+                    proptest::prop_assert!(e.iter().all(|e| e.file == REPO && e.line > 1));
+                }
+            }
+        }
+    }
 }

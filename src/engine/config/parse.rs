@@ -112,8 +112,14 @@ impl ParsedConfig {
 }
 
 /// Options shared by the position tree and the typed parse, so both read
-/// the text identically.
-fn options(duplicates: DuplicateKeyPolicy) -> Options {
+/// the text identically. `strict: false` is only used to re-read a file
+/// that failed, to find the key path of the error.
+fn options(strict: bool) -> Options {
+    let duplicates = if strict {
+        DuplicateKeyPolicy::Error
+    } else {
+        DuplicateKeyPolicy::FirstWins
+    };
     let budget = serde_saphyr::budget! {
         max_reader_input_bytes: Some(MAX_CONFIG_BYTES),
         max_events: 100_000,
@@ -135,6 +141,8 @@ fn options(duplicates: DuplicateKeyPolicy) -> Options {
             max_replay_stack_depth: 16,
             max_alias_expansions_per_anchor: 200,
         },
+        // A custom `!tag` in a config is a mistake, never a feature.
+        reject_unsupported_tags: strict,
         with_snippet: false,
     }
 }
@@ -158,19 +166,13 @@ pub fn read_config(file: &str, text: &str) -> Result<ParsedConfig, Vec<ConfigErr
             ),
         )]);
     }
-    let tree = match serde_saphyr::from_str_with_options::<Option<Tree>>(
-        text,
-        options(DuplicateKeyPolicy::Error),
-    ) {
+    let tree = match serde_saphyr::from_str_with_options::<Option<Tree>>(text, options(true)) {
         Ok(t) => t,
         Err(e) => {
             // Re-read permissively only to name the key path of the error.
-            let loose = serde_saphyr::from_str_with_options::<Option<Tree>>(
-                text,
-                options(DuplicateKeyPolicy::FirstWins),
-            )
-            .ok()
-            .flatten();
+            let loose = serde_saphyr::from_str_with_options::<Option<Tree>>(text, options(false))
+                .ok()
+                .flatten();
             return Err(vec![yaml_error(file, &e, loose.as_ref())]);
         }
     };
@@ -190,9 +192,8 @@ pub fn read_config(file: &str, text: &str) -> Result<ParsedConfig, Vec<ConfigErr
             ),
         )]);
     }
-    let mut config: Config =
-        serde_saphyr::from_str_with_options(text, options(DuplicateKeyPolicy::Error))
-            .map_err(|e| vec![yaml_error(file, &e, Some(&tree))])?;
+    let mut config: Config = serde_saphyr::from_str_with_options(text, options(true))
+        .map_err(|e| vec![yaml_error(file, &e, Some(&tree))])?;
     let errors = validate(file, &config, &tree);
     if !errors.is_empty() {
         return Err(errors);
@@ -416,6 +417,10 @@ push:
         );
         let (line, path, _) = one("foo: 1\n");
         assert_eq!((line, path.as_str()), (1, "foo"));
+        let (line, path, _) = one(
+            "tenants:\n  bindings:\n    - project: a\n      paths: [\"a/**\"]\n    - project: b\n      paths: [\"b/**\"]\n      namepsace: b\n",
+        );
+        assert_eq!((line, path.as_str()), (7, "tenants.bindings[1].namepsace"));
     }
 
     #[test]
@@ -437,6 +442,11 @@ push:
         let (line, path, msg) = one("admission:\n  level: strict\n");
         assert_eq!((line, path.as_str()), (2, "admission.level"));
         assert!(msg.contains("unknown variant"), "{msg}");
+        let (line, path, msg) = one("push:\n  branches:\n    - main\n    - {name: release}\n");
+        assert_eq!((line, path.as_str()), (4, "push.branches[1]"));
+        assert!(msg.contains("found a mapping"), "{msg}");
+        let (line, path, _) = one("reviews:\n  required_approvals: !custom 2\n");
+        assert_eq!((line, path.as_str()), (2, "reviews.required_approvals"));
         let (line, _, msg) = one("- a\n- b\n");
         assert_eq!(line, 1);
         assert!(msg.contains("mapping"), "{msg}");
@@ -521,5 +531,22 @@ push:
             ("config", 2, Severity::Error)
         );
         assert_eq!(f.file, F);
+    }
+
+    proptest::proptest! {
+        /// Arbitrary YAML-ish text never panics, and every error has a line
+        /// within the file.
+        #[test]
+        fn arbitrary_text_gives_config_or_located_errors(
+            s in "([a-z_]{1,12}|[ :\\-\\[\\]{},&*!|>'\"#]|\n  |\n|[0-9]{1,3}){0,60}"
+        ) {
+            if let Err(errs) = parse_config(F, &s) {
+                let lines = s.lines().count().max(1) as u32 + 1;
+                for e in errs {
+                    proptest::prop_assert!(e.line >= 1 && e.line <= lines, "{e:?} in {s:?}");
+                    proptest::prop_assert!(!e.message.is_empty());
+                }
+            }
+        }
     }
 }
