@@ -263,7 +263,7 @@ static RULES: &[RuleInfo] = &[
         fix: "Set `spec.serviceAccountName` to a service account in the object's namespace that has only the tenant's permissions."),
     rule!("flux-cross-namespace", Gitops, true, FLUX_MT,
         title: "Flux object references another namespace",
-        why: "A `sourceRef` (or `targetNamespace`, `kubeConfig`/dependency reference) in another namespace lets a tenant deploy from another team's source or into another team's namespace. Flux's multi-tenancy lockdown (`--no-cross-namespace-refs`) rejects this; the check catches it before the controller does, or where the lockdown is not enabled.",
+        why: "A `sourceRef` to another namespace (or a `targetNamespace` outside the tenant's namespaces) lets a tenant deploy from another team's source or into another team's namespace. Flux's multi-tenancy lockdown (`--no-cross-namespace-refs`) rejects this; the check catches it before the controller does, or where the lockdown is not enabled.",
         fix: "Reference sources in the object's own namespace and drop `targetNamespace` values outside the tenant's namespaces."),
     rule!("rbac-escalation", Gitops, true, RBAC,
         title: "RBAC grant that allows privilege escalation",

@@ -70,9 +70,9 @@ pub fn check_glob(pattern: &str, kind: GlobKind) -> Result<GlobMatcher, String> 
         .map_err(|e| format!("invalid glob `{pattern}`: {}", e.kind()))
 }
 
-/// Compiles one glob (already validated by config parsing; an invalid
-/// pattern yields a matcher that matches nothing, failing closed for
-/// allow-lists is the caller's concern).
+/// Compiles one glob that config parsing already validated; `None` for an
+/// invalid pattern (only possible for configs built in code), which callers
+/// treat as matching nothing.
 pub fn glob(pattern: &str, kind: GlobKind) -> Option<GlobMatcher> {
     check_glob(pattern, kind).ok()
 }
