@@ -2,9 +2,12 @@
 //! data (file contents, reviews, commits, push events) and returns findings.
 
 pub mod argocd_rbac;
+pub mod catalog;
+pub mod change;
 pub mod codeowners;
 pub mod config;
 pub mod evaluate;
+pub mod exceptions;
 pub mod finding;
 pub mod gitops;
 pub mod ids;
