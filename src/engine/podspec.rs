@@ -34,8 +34,11 @@ pub struct PodTemplateTable {
 const TEMPLATE: &[&str] = &["spec", "template"];
 const JOB_TEMPLATE: &[&str] = &["spec", "jobTemplate", "spec", "template"];
 
-/// (groups, kind, paths) of the built-in table.
-const BUILT_IN: &[(&[&str], &str, &[&[&str]])] = &[
+/// One built-in row: the groups, the kind, the template paths.
+type BuiltIn = (&'static [&'static str], &'static str, &'static [&'static [&'static str]]);
+
+/// The built-in table.
+const BUILT_IN: &[BuiltIn] = &[
     // Core Kubernetes, as pod-security-admission's DefaultPodSpecExtractor.
     // `extensions` and the beta `apps` versions are long gone from the API
     // server, but a manifest may still name them; checking costs nothing.
@@ -63,7 +66,13 @@ const BUILT_IN: &[(&[&str], &str, &[&[&str]])] = &[
         "AdvancedCronJob",
         &[
             &["spec", "template", "jobTemplate", "spec", "template"],
-            &["spec", "template", "broadcastJobTemplate", "spec", "template"],
+            &[
+                "spec",
+                "template",
+                "broadcastJobTemplate",
+                "spec",
+                "template",
+            ],
         ],
     ),
 ];
@@ -425,12 +434,42 @@ mod tests {
     #[test]
     fn workload_templates() {
         for (api, kind, prefix, path) in [
-            ("apps/v1", "Deployment", "spec:\n  template:\n    spec:", "spec.template"),
-            ("apps/v1", "StatefulSet", "spec:\n  template:\n    spec:", "spec.template"),
-            ("apps/v1", "DaemonSet", "spec:\n  template:\n    spec:", "spec.template"),
-            ("apps/v1", "ReplicaSet", "spec:\n  template:\n    spec:", "spec.template"),
-            ("batch/v1", "Job", "spec:\n  template:\n    spec:", "spec.template"),
-            ("v1", "ReplicationController", "spec:\n  template:\n    spec:", "spec.template"),
+            (
+                "apps/v1",
+                "Deployment",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
+            (
+                "apps/v1",
+                "StatefulSet",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
+            (
+                "apps/v1",
+                "DaemonSet",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
+            (
+                "apps/v1",
+                "ReplicaSet",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
+            (
+                "batch/v1",
+                "Job",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
+            (
+                "v1",
+                "ReplicationController",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
             ("v1", "PodTemplate", "template:\n  spec:", "template"),
             (
                 "batch/v1",
@@ -438,15 +477,30 @@ mod tests {
                 "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:",
                 "spec.jobTemplate.spec.template",
             ),
-            ("argoproj.io/v1alpha1", "Rollout", "spec:\n  template:\n    spec:", "spec.template"),
+            (
+                "argoproj.io/v1alpha1",
+                "Rollout",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
             (
                 "keda.sh/v1alpha1",
                 "ScaledJob",
                 "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:",
                 "spec.jobTemplate.spec.template",
             ),
-            ("serving.knative.dev/v1", "Service", "spec:\n  template:\n    spec:", "spec.template"),
-            ("apps.kruise.io/v1alpha1", "CloneSet", "spec:\n  template:\n    spec:", "spec.template"),
+            (
+                "serving.knative.dev/v1",
+                "Service",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
+            (
+                "apps.kruise.io/v1alpha1",
+                "CloneSet",
+                "spec:\n  template:\n    spec:",
+                "spec.template",
+            ),
             (
                 "apps.openshift.io/v1",
                 "DeploymentConfig",
@@ -456,7 +510,8 @@ mod tests {
         ] {
             let indent = " ".repeat(prefix.lines().count() * 2);
             let body = CONTAINERS.replace("\n      ", &format!("\n{indent}"));
-            let text = format!("apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x}}\n{prefix}{body}\n");
+            let text =
+                format!("apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x}}\n{prefix}{body}\n");
             let o = obj(&text);
             let n = names(&o);
             assert_eq!(n.len(), 3, "{kind}: {n:?}\n{text}");
@@ -467,20 +522,30 @@ mod tests {
 
     #[test]
     fn unknown_kinds_and_wrong_groups_have_no_template() {
-        let o = obj("apiVersion: example.com/v1\nkind: Widget\nspec:\n  template:\n    spec:\n      containers: [{name: c}]\n");
+        let o = obj(
+            "apiVersion: example.com/v1\nkind: Widget\nspec:\n  template:\n    spec:\n      containers: [{name: c}]\n",
+        );
         assert!(pod_templates(&o).pods.is_empty());
         // A Service in the core group is not a Knative Service.
-        let o = obj("apiVersion: v1\nkind: Service\nspec:\n  template:\n    spec:\n      containers: [{name: c}]\n");
+        let o = obj(
+            "apiVersion: v1\nkind: Service\nspec:\n  template:\n    spec:\n      containers: [{name: c}]\n",
+        );
         assert!(pod_templates(&o).pods.is_empty());
     }
 
     #[test]
     fn table_is_extensible() {
-        let o = obj("apiVersion: example.com/v1\nkind: Widget\nspec:\n  podTemplate:\n    spec:\n      containers: [{name: c}]\n");
-        let table = PodTemplateTable::default().with("example.com", "Widget", &["spec", "podTemplate"]);
+        let o = obj(
+            "apiVersion: example.com/v1\nkind: Widget\nspec:\n  podTemplate:\n    spec:\n      containers: [{name: c}]\n",
+        );
+        let table =
+            PodTemplateTable::default().with("example.com", "Widget", &["spec", "podTemplate"]);
         let t = pod_templates_with(&o, &table);
         assert_eq!(t.pods.len(), 1);
-        assert_eq!(t.pods[0].spec_path("containers"), "spec.podTemplate.spec.containers");
+        assert_eq!(
+            t.pods[0].spec_path("containers"),
+            "spec.podTemplate.spec.containers"
+        );
     }
 
     #[test]
@@ -493,7 +558,9 @@ mod tests {
         assert!(t.pods.is_empty());
         assert_eq!(t.problems.len(), 1);
         assert_eq!(t.problems[0].line, 4);
-        let o = obj("apiVersion: v1\nkind: Pod\nspec:\n  containers: {name: c}\n  initContainers: [x]\n");
+        let o = obj(
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers: {name: c}\n  initContainers: [x]\n",
+        );
         let t = pod_templates(&o);
         let (cs, problems) = t.pods[0].containers();
         assert!(cs.is_empty());

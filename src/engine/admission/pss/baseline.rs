@@ -121,12 +121,28 @@ pub(super) fn host_process(cx: &mut Ctx<'_, '_>) {
     let place = cx.pod_place().child("securityContext");
     let sc = cx.pod_sc(B, RULE);
     let wo = cx.map_at(sc, "windowsOptions", &place, B, RULE);
-    forbid_true(cx, B, RULE, wo, "hostProcess", &place.child("windowsOptions"), WHY);
+    forbid_true(
+        cx,
+        B,
+        RULE,
+        wo,
+        "hostProcess",
+        &place.child("windowsOptions"),
+        WHY,
+    );
     for i in 0..cx.containers.len() {
         let place = cx.container_place(i).child("securityContext");
         let sc = cx.container_sc(i, B, RULE);
         let wo = cx.map_at(sc, "windowsOptions", &place, B, RULE);
-        forbid_true(cx, B, RULE, wo, "hostProcess", &place.child("windowsOptions"), WHY);
+        forbid_true(
+            cx,
+            B,
+            RULE,
+            wo,
+            "hostProcess",
+            &place.child("windowsOptions"),
+            WHY,
+        );
     }
 }
 
@@ -334,7 +350,9 @@ pub(super) fn apparmor(cx: &mut Ctx<'_, '_>) {
         let path = format!("{}[{}]", mplace.path("annotations"), quote(&e.key));
         let idx = cx.containers.iter().position(|c| c.name == container);
         let bad = match &e.value.value {
-            Value::Str(v) if v.is_empty() || v == "runtime/default" || v.starts_with("localhost/") => {
+            Value::Str(v)
+                if v.is_empty() || v == "runtime/default" || v.starts_with("localhost/") =>
+            {
                 None
             }
             Value::Str(v) => Some(format!(
@@ -558,7 +576,10 @@ pub(super) fn sysctls(cx: &mut Ctx<'_, '_>) {
                 cx.report(B, RULE, line, None, msg);
             }
             None if present(Some(item), "name").is_none() => {
-                let msg = format!("{} has no name; the API server rejects it", place.path(&format!("sysctls[{k}]")));
+                let msg = format!(
+                    "{} has no name; the API server rejects it",
+                    place.path(&format!("sysctls[{k}]"))
+                );
                 cx.report(B, RULE, item.span.line, None, msg);
             }
             None => {}

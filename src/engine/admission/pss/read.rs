@@ -146,7 +146,13 @@ impl<'a, 'p> Ctx<'a, 'p> {
     pub(super) fn new(pod: &'p PodView<'a>, containers: Vec<ContainerView<'a>>) -> Self {
         let spec = Some(pod.spec);
         let os = present(spec, "os").map(|(_, n)| n);
-        let windows = matches!(str_at(os, "name"), Field::Ok { value: "windows", .. });
+        let windows = matches!(
+            str_at(os, "name"),
+            Field::Ok {
+                value: "windows",
+                ..
+            }
+        );
         let user_ns = matches!(bool_at(spec, "hostUsers"), Field::Ok { value: false, .. });
         Self {
             pod,
@@ -199,7 +205,15 @@ impl<'a, 'p> Ctx<'a, 'p> {
         if node.as_map().is_some() {
             return Some(node);
         }
-        self.shape(node, line, &at.path(key), "a mapping", level, rule, at.container);
+        self.shape(
+            node,
+            line,
+            &at.path(key),
+            "a mapping",
+            level,
+            rule,
+            at.container,
+        );
         None
     }
 
@@ -218,7 +232,15 @@ impl<'a, 'p> Ctx<'a, 'p> {
         if let Some(items) = node.as_seq() {
             return items;
         }
-        self.shape(node, line, &at.path(key), "a list", level, rule, at.container);
+        self.shape(
+            node,
+            line,
+            &at.path(key),
+            "a list",
+            level,
+            rule,
+            at.container,
+        );
         &[]
     }
 
@@ -235,7 +257,11 @@ impl<'a, 'p> Ctx<'a, 'p> {
         container: Option<usize>,
     ) {
         if self.shapes.insert((node.span.line, node.span.col)) {
-            let msg = format!("{}{path} {}", self.who(container), wrong_type(node, expected));
+            let msg = format!(
+                "{}{path} {}",
+                self.who(container),
+                wrong_type(node, expected)
+            );
             self.report(level, rule, line, container, msg);
         }
     }
@@ -248,7 +274,12 @@ impl<'a, 'p> Ctx<'a, 'p> {
     }
 
     /// A container's `securityContext`.
-    pub(super) fn container_sc(&mut self, i: usize, level: PssLevel, rule: &str) -> Option<&'a Node> {
+    pub(super) fn container_sc(
+        &mut self,
+        i: usize,
+        level: PssLevel,
+        rule: &str,
+    ) -> Option<&'a Node> {
         let node = self.containers[i].node;
         let place = self.container_place(i);
         self.map_at(Some(node), "securityContext", &place, level, rule)

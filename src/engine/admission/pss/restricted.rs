@@ -102,7 +102,13 @@ pub(super) fn run_as_non_root(cx: &mut Ctx<'_, '_>) {
     let pod_true = match bool_at(psc, "runAsNonRoot") {
         Field::Ok { value: true, .. } => true,
         Field::Ok { value: false, line } => {
-            cx.report(R, RULE, line, None, format!("{ppath} is false; restricted requires true"));
+            cx.report(
+                R,
+                RULE,
+                line,
+                None,
+                format!("{ppath} is false; restricted requires true"),
+            );
             false
         }
         Field::Wrong { line, node } => {

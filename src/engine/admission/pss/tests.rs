@@ -36,7 +36,10 @@ fn in_kinds(spec: &str, annotations: &str) -> Vec<(&'static str, String)> {
         if annotations.is_empty() {
             String::new()
         } else {
-            format!("\n{}", indent(&format!("annotations:\n{}", indent(annotations, 2)), n))
+            format!(
+                "\n{}",
+                indent(&format!("annotations:\n{}", indent(annotations, 2)), n)
+            )
         }
     };
     vec![
@@ -151,7 +154,9 @@ fn host_process() {
         "host-process",
         false,
     );
-    let pod = |v: &str| format!("securityContext:\n  windowsOptions:\n    hostProcess: {v}\n{OK_CONTAINERS}");
+    let pod = |v: &str| {
+        format!("securityContext:\n  windowsOptions:\n    hostProcess: {v}\n{OK_CONTAINERS}")
+    };
     pod_case(&pod("true"), "", B, "host-process", true);
     pod_case(&pod("\"true\""), "", B, "host-process", true); // wrong type: reported
     pod_case(&pod("false"), "", B, "host-process", false);
@@ -164,20 +169,44 @@ fn host_process() {
 fn host_namespaces() {
     for key in ["hostNetwork", "hostPID", "hostIPC"] {
         for v in ["true", "on", "yes", "TRUE", "y", "!!bool true"] {
-            pod_case(&format!("{key}: {v}\n{OK_CONTAINERS}"), "", B, "host-namespaces", true);
+            pod_case(
+                &format!("{key}: {v}\n{OK_CONTAINERS}"),
+                "",
+                B,
+                "host-namespaces",
+                true,
+            );
         }
         for v in ["false", "off", "no", "null", "~"] {
-            pod_case(&format!("{key}: {v}\n{OK_CONTAINERS}"), "", B, "host-namespaces", false);
+            pod_case(
+                &format!("{key}: {v}\n{OK_CONTAINERS}"),
+                "",
+                B,
+                "host-namespaces",
+                false,
+            );
         }
         // A string is not a boolean: the API server rejects it; reported.
-        pod_case(&format!("{key}: \"true\"\n{OK_CONTAINERS}"), "", B, "host-namespaces", true);
+        pod_case(
+            &format!("{key}: \"true\"\n{OK_CONTAINERS}"),
+            "",
+            B,
+            "host-namespaces",
+            true,
+        );
     }
-    let obj = load("apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: c, image: x}]\n  hostPID: on\n");
+    let obj = load(
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: c, image: x}]\n  hostPID: on\n",
+    );
     let v = check(&obj, B);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].line, 5);
     assert_eq!(v[0].container, None);
-    assert!(v[0].message.contains("spec.hostPID is true"), "{}", v[0].message);
+    assert!(
+        v[0].message.contains("spec.hostPID is true"),
+        "{}",
+        v[0].message
+    );
 }
 
 // ---- privileged ----------------------------------------------------------
@@ -185,18 +214,38 @@ fn host_namespaces() {
 #[test]
 fn privileged() {
     for v in ["true", "yes", "on", "True", "!!bool yes"] {
-        container_case(&format!("securityContext:\n  privileged: {v}"), B, "privileged", true);
+        container_case(
+            &format!("securityContext:\n  privileged: {v}"),
+            B,
+            "privileged",
+            true,
+        );
     }
     for v in ["false", "no", "off", "null"] {
-        container_case(&format!("securityContext:\n  privileged: {v}"), B, "privileged", false);
+        container_case(
+            &format!("securityContext:\n  privileged: {v}"),
+            B,
+            "privileged",
+            false,
+        );
     }
-    container_case("securityContext:\n  privileged: 'true'", B, "privileged", true);
+    container_case(
+        "securityContext:\n  privileged: 'true'",
+        B,
+        "privileged",
+        true,
+    );
     container_case("securityContext:\n  privileged: 1", B, "privileged", true);
     container_case("securityContext: {}", B, "privileged", false);
     // A securityContext that is not a mapping is reported, once.
-    let obj = load("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: c\n    securityContext: privileged\n");
+    let obj = load(
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: c\n    securityContext: privileged\n",
+    );
     let v = check(&obj, R);
-    let shape: Vec<_> = v.iter().filter(|v| v.message.contains("not a mapping")).collect();
+    let shape: Vec<_> = v
+        .iter()
+        .filter(|v| v.message.contains("not a mapping"))
+        .collect();
     assert_eq!(shape.len(), 1, "{v:?}");
     assert_eq!(shape[0].line, 6);
     assert_eq!(shape[0].container.as_deref(), Some("c"));
@@ -222,7 +271,16 @@ fn privileged_message_and_line() {
 
 #[test]
 fn capabilities_baseline_allowlist() {
-    for cap in ["SYS_ADMIN", "NET_RAW", "sys_admin", "CAP_SYS_ADMIN", "CAP_CHOWN", "chown", "ALL", "\"\""] {
+    for cap in [
+        "SYS_ADMIN",
+        "NET_RAW",
+        "sys_admin",
+        "CAP_SYS_ADMIN",
+        "CAP_CHOWN",
+        "chown",
+        "ALL",
+        "\"\"",
+    ] {
         container_case(
             &format!("securityContext:\n  capabilities:\n    add: [{cap}]"),
             B,
@@ -239,17 +297,42 @@ fn capabilities_baseline_allowlist() {
         );
     }
     // Non-string items are reported (YAML 1.1 `NO` is a boolean).
-    container_case("securityContext:\n  capabilities:\n    add: [NO]", B, "capabilities", true);
-    container_case("securityContext:\n  capabilities:\n    add: SYS_ADMIN", B, "capabilities", true);
-    container_case("securityContext:\n  capabilities:\n    drop: [ALL]", B, "capabilities", false);
+    container_case(
+        "securityContext:\n  capabilities:\n    add: [NO]",
+        B,
+        "capabilities",
+        true,
+    );
+    container_case(
+        "securityContext:\n  capabilities:\n    add: SYS_ADMIN",
+        B,
+        "capabilities",
+        true,
+    );
+    container_case(
+        "securityContext:\n  capabilities:\n    drop: [ALL]",
+        B,
+        "capabilities",
+        false,
+    );
 }
 
 #[test]
 fn capabilities_restricted() {
     let ok = "securityContext:\n  capabilities:\n    drop: [ALL]\n    add: [NET_BIND_SERVICE]";
     container_case(ok, R, "capabilities", false);
-    container_case("securityContext:\n  capabilities:\n    drop: [ALL]", R, "capabilities", false);
-    container_case("securityContext:\n  capabilities:\n    drop: [NET_RAW, ALL]", R, "capabilities", false);
+    container_case(
+        "securityContext:\n  capabilities:\n    drop: [ALL]",
+        R,
+        "capabilities",
+        false,
+    );
+    container_case(
+        "securityContext:\n  capabilities:\n    drop: [NET_RAW, ALL]",
+        R,
+        "capabilities",
+        false,
+    );
     // drop must contain exactly "ALL".
     for drop in ["[all]", "[All]", "[CAP_ALL]", "[NET_RAW]", "[]", "null"] {
         container_case(
@@ -284,7 +367,12 @@ fn capability_violation_points_at_the_item() {
     let v = check(&obj, B);
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].line, 10);
-    assert!(v[0].message.contains("capabilities.add[1] is \"sys_admin\""), "{}", v[0].message);
+    assert!(
+        v[0].message
+            .contains("capabilities.add[1] is \"sys_admin\""),
+        "{}",
+        v[0].message
+    );
 }
 
 // ---- host-path -----------------------------------------------------------
@@ -292,7 +380,13 @@ fn capability_violation_points_at_the_item() {
 #[test]
 fn host_path() {
     let vol = |v: &str| format!("{OK_CONTAINERS}\nvolumes:\n- name: v\n{}", indent(v, 2));
-    pod_case(&vol("hostPath:\n  path: /var/run/docker.sock"), "", B, "host-path", true);
+    pod_case(
+        &vol("hostPath:\n  path: /var/run/docker.sock"),
+        "",
+        B,
+        "host-path",
+        true,
+    );
     pod_case(&vol("hostPath: {path: /}"), "", R, "host-path", true);
     pod_case(&vol("hostPath: /etc"), "", B, "host-path", true); // wrong type, still reported
     pod_case(&vol("emptyDir: {}"), "", B, "host-path", false);
@@ -300,7 +394,10 @@ fn host_path() {
     // At restricted the hostPath volume is reported once, as host-path.
     let obj = load(&in_kinds(&vol("hostPath: {path: /}"), "")[0].1);
     let v = check(&obj, R);
-    assert!(!v.iter().any(|v| v.rule.as_str() == "volume-types"), "{v:?}");
+    assert!(
+        !v.iter().any(|v| v.rule.as_str() == "volume-types"),
+        "{v:?}"
+    );
 }
 
 // ---- host-ports ----------------------------------------------------------
@@ -345,7 +442,12 @@ fn apparmor_fields() {
             true,
         );
     }
-    container_case("securityContext:\n  appArmorProfile: {}", B, "apparmor", true);
+    container_case(
+        "securityContext:\n  appArmorProfile: {}",
+        B,
+        "apparmor",
+        true,
+    );
     for t in ["RuntimeDefault", "Localhost"] {
         container_case(
             &format!("securityContext:\n  appArmorProfile:\n    type: {t}"),
@@ -366,21 +468,37 @@ fn apparmor_fields() {
 #[test]
 fn apparmor_annotations() {
     let key = "container.apparmor.security.beta.kubernetes.io/c";
-    for v in ["unconfined", "Unconfined", "runtime/defaults", "docker/default", "localhost"] {
+    for v in [
+        "unconfined",
+        "Unconfined",
+        "runtime/defaults",
+        "docker/default",
+        "localhost",
+    ] {
         pod_case(OK_CONTAINERS, &format!("{key}: {v}"), B, "apparmor", true);
     }
     for v in ["runtime/default", "localhost/my-profile", "''"] {
         pod_case(OK_CONTAINERS, &format!("{key}: {v}"), B, "apparmor", false);
     }
     // Other annotations are not AppArmor.
-    pod_case(OK_CONTAINERS, "example.com/apparmor: unconfined", B, "apparmor", false);
+    pod_case(
+        OK_CONTAINERS,
+        "example.com/apparmor: unconfined",
+        B,
+        "apparmor",
+        false,
+    );
     // The annotation names its container.
     let obj = load(&in_kinds(OK_CONTAINERS, &format!("{key}: unconfined"))[1].1);
     let v = check(&obj, B);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].container.as_deref(), Some("c"));
     assert_eq!(v[0].line, 10);
-    assert!(v[0].message.contains("spec.template.metadata.annotations"), "{}", v[0].message);
+    assert!(
+        v[0].message.contains("spec.template.metadata.annotations"),
+        "{}",
+        v[0].message
+    );
 }
 
 // ---- selinux --------------------------------------------------------------
@@ -395,7 +513,13 @@ fn selinux() {
             true,
         );
     }
-    for t in ["container_t", "container_init_t", "container_kvm_t", "container_engine_t", "''"] {
+    for t in [
+        "container_t",
+        "container_init_t",
+        "container_kvm_t",
+        "container_engine_t",
+        "''",
+    ] {
         container_case(
             &format!("securityContext:\n  seLinuxOptions:\n    type: {t}\n    level: s0:c1,c2"),
             B,
@@ -404,7 +528,12 @@ fn selinux() {
         );
     }
     for k in ["user: system_u", "role: system_r"] {
-        container_case(&format!("securityContext:\n  seLinuxOptions:\n    {k}"), B, "selinux", true);
+        container_case(
+            &format!("securityContext:\n  seLinuxOptions:\n    {k}"),
+            B,
+            "selinux",
+            true,
+        );
         pod_case(
             &format!("securityContext:\n  seLinuxOptions:\n    {k}\n{OK_CONTAINERS}"),
             "",
@@ -414,7 +543,9 @@ fn selinux() {
         );
     }
     pod_case(
-        &format!("securityContext:\n  seLinuxOptions:\n    user: ''\n    role: ''\n{OK_CONTAINERS}"),
+        &format!(
+            "securityContext:\n  seLinuxOptions:\n    user: ''\n    role: ''\n{OK_CONTAINERS}"
+        ),
         "",
         B,
         "selinux",
@@ -433,9 +564,24 @@ fn selinux() {
 
 #[test]
 fn proc_mount() {
-    container_case("securityContext:\n  procMount: Unmasked", B, "proc-mount", true);
-    container_case("securityContext:\n  procMount: default", B, "proc-mount", true);
-    container_case("securityContext:\n  procMount: Default", R, "proc-mount", false);
+    container_case(
+        "securityContext:\n  procMount: Unmasked",
+        B,
+        "proc-mount",
+        true,
+    );
+    container_case(
+        "securityContext:\n  procMount: default",
+        B,
+        "proc-mount",
+        true,
+    );
+    container_case(
+        "securityContext:\n  procMount: Default",
+        R,
+        "proc-mount",
+        false,
+    );
     // hostUsers: false relaxes baseline (v1.35+) but not restricted.
     let spec = "hostUsers: false\ncontainers:\n- name: c\n  image: x\n  securityContext:\n    procMount: Unmasked";
     pod_case(spec, "", B, "proc-mount", false);
@@ -507,7 +653,10 @@ fn seccomp_restricted_inheritance() {
     let obj = load(
         "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    securityContext:\n      seccompProfile: {type: RuntimeDefault}\n  - name: b\n    image: x\n",
     );
-    let v: Vec<_> = check(&obj, R).into_iter().filter(|v| v.rule.as_str() == "seccomp").collect();
+    let v: Vec<_> = check(&obj, R)
+        .into_iter()
+        .filter(|v| v.rule.as_str() == "seccomp")
+        .collect();
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].container.as_deref(), Some("b"));
     assert_eq!(v[0].line, 8);
@@ -533,7 +682,9 @@ fn seccomp_restricted_inheritance() {
 
 #[test]
 fn sysctls() {
-    let sc = |name: &str| format!("securityContext:\n  sysctls:\n  - name: {name}\n    value: '1'\n{OK_CONTAINERS}");
+    let sc = |name: &str| {
+        format!("securityContext:\n  sysctls:\n  - name: {name}\n    value: '1'\n{OK_CONTAINERS}")
+    };
     for n in super::baseline::SAFE_SYSCTLS {
         pod_case(&sc(n), "", B, "sysctls", false);
     }
@@ -584,7 +735,9 @@ fn host_probes() {
     }
     for hook in ["postStart", "preStop"] {
         container_case(
-            &format!("lifecycle:\n  {hook}:\n    httpGet:\n      host: example.com\n      port: 80"),
+            &format!(
+                "lifecycle:\n  {hook}:\n    httpGet:\n      host: example.com\n      port: 80"
+            ),
             B,
             "host-probes",
             true,
@@ -654,7 +807,12 @@ fn privilege_escalation() {
         );
     }
     container_case("args: [a]", R, "privilege-escalation", true);
-    container_case("securityContext:\n  allowPrivilegeEscalation: true", B, "privilege-escalation", false);
+    container_case(
+        "securityContext:\n  allowPrivilegeEscalation: true",
+        B,
+        "privilege-escalation",
+        false,
+    );
 }
 
 // ---- run-as-non-root -----------------------------------------------------
@@ -698,8 +856,20 @@ fn run_as_non_root() {
     container_case("securityContext: {runAsNonRoot: false}", R, rule, true);
     container_case("securityContext: {runAsNonRoot: 'true'}", R, rule, true);
     // hostUsers: false skips the control (v1.35+).
-    pod_case("hostUsers: false\ncontainers:\n- name: a\n  securityContext: {runAsNonRoot: false}", "", R, rule, false);
-    pod_case("hostUsers: 'false'\ncontainers:\n- name: a", "", R, rule, true);
+    pod_case(
+        "hostUsers: false\ncontainers:\n- name: a\n  securityContext: {runAsNonRoot: false}",
+        "",
+        R,
+        rule,
+        false,
+    );
+    pod_case(
+        "hostUsers: 'false'\ncontainers:\n- name: a",
+        "",
+        R,
+        rule,
+        true,
+    );
     pod_case("containers:\n- name: a", "", B, rule, false);
 }
 
@@ -709,14 +879,36 @@ fn run_as_non_root() {
 fn run_as_user() {
     let rule = "run-as-user";
     for v in ["0", "0x0", "0.0", "00", "\"0\""] {
-        container_case(&format!("securityContext: {{runAsUser: {v}}}"), R, rule, true);
-        pod_case(&format!("securityContext: {{runAsUser: {v}}}\n{OK_CONTAINERS}"), "", R, rule, true);
+        container_case(
+            &format!("securityContext: {{runAsUser: {v}}}"),
+            R,
+            rule,
+            true,
+        );
+        pod_case(
+            &format!("securityContext: {{runAsUser: {v}}}\n{OK_CONTAINERS}"),
+            "",
+            R,
+            rule,
+            true,
+        );
     }
     for v in ["1000", "1", "null"] {
-        container_case(&format!("securityContext: {{runAsUser: {v}}}"), R, rule, false);
+        container_case(
+            &format!("securityContext: {{runAsUser: {v}}}"),
+            R,
+            rule,
+            false,
+        );
     }
     container_case("args: [a]", R, rule, false);
-    pod_case("hostUsers: false\nsecurityContext: {runAsUser: 0}\ncontainers:\n- name: a", "", R, rule, false);
+    pod_case(
+        "hostUsers: false\nsecurityContext: {runAsUser: 0}\ncontainers:\n- name: a",
+        "",
+        R,
+        rule,
+        false,
+    );
     container_case("securityContext: {runAsUser: 0}", B, rule, false);
 }
 
@@ -736,9 +928,21 @@ fn windows_pods_are_exempt_where_psa_exempts_them() {
         true,
     );
     // `Windows` is not `windows`.
-    pod_case(&spec.replace("windows", "Windows"), "", R, "privilege-escalation", true);
+    pod_case(
+        &spec.replace("windows", "Windows"),
+        "",
+        R,
+        "privilege-escalation",
+        true,
+    );
     // runAsNonRoot is not exempt.
-    pod_case("os: {name: windows}\ncontainers:\n- name: a", "", R, "run-as-non-root", true);
+    pod_case(
+        "os: {name: windows}\ncontainers:\n- name: a",
+        "",
+        R,
+        "run-as-non-root",
+        true,
+    );
 }
 
 const HARDENED: &str = "securityContext:
@@ -778,7 +982,10 @@ containers:
 
 #[test]
 fn a_hardened_pod_passes_restricted_in_every_kind() {
-    for (kind, text) in in_kinds(HARDENED, "container.apparmor.security.beta.kubernetes.io/app: runtime/default") {
+    for (kind, text) in in_kinds(
+        HARDENED,
+        "container.apparmor.security.beta.kubernetes.io/app: runtime/default",
+    ) {
         let obj = load(&text);
         assert!(check(&obj, R).is_empty(), "{kind}: {:?}", check(&obj, R));
         assert!(evaluate(&obj).is_empty());
@@ -826,7 +1033,10 @@ spec:
       runAsNonRoot: true
 ";
     let obj = load(text);
-    let v: Vec<_> = check(&obj, B).into_iter().filter(|v| v.rule.as_str() == "privileged").collect();
+    let v: Vec<_> = check(&obj, B)
+        .into_iter()
+        .filter(|v| v.rule.as_str() == "privileged")
+        .collect();
     let who: Vec<_> = v.iter().map(|v| v.container.clone().unwrap()).collect();
     assert_eq!(who, vec!["i", "c"]);
 
@@ -907,7 +1117,9 @@ spec:
 
 #[test]
 fn wrongly_shaped_templates_are_reported() {
-    let obj = load("apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers: {name: c}\n");
+    let obj = load(
+        "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers: {name: c}\n",
+    );
     let v = check(&obj, B);
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].rule.as_str(), INVALID_MANIFEST);
@@ -916,6 +1128,8 @@ fn wrongly_shaped_templates_are_reported() {
 
 #[test]
 fn non_pod_objects_have_no_findings() {
-    let obj = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  hostNetwork: 'true'\n");
+    let obj = load(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  hostNetwork: 'true'\n",
+    );
     assert!(evaluate(&obj).is_empty());
 }
