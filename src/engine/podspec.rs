@@ -35,7 +35,11 @@ const TEMPLATE: &[&str] = &["spec", "template"];
 const JOB_TEMPLATE: &[&str] = &["spec", "jobTemplate", "spec", "template"];
 
 /// One built-in row: the groups, the kind, the template paths.
-type BuiltIn = (&'static [&'static str], &'static str, &'static [&'static [&'static str]]);
+type BuiltIn = (
+    &'static [&'static str],
+    &'static str,
+    &'static [&'static [&'static str]],
+);
 
 /// The built-in table.
 const BUILT_IN: &[BuiltIn] = &[

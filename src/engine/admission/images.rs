@@ -73,7 +73,7 @@ fn reference_regex() -> &'static Regex {
         let host = format!("(?:{domain_name}|\\[[a-fA-F0-9:]+\\])");
         let domain = format!("{host}(?::[0-9]+)?");
         let name = format!("(?:{domain}/)?{path_component}(?:/{path_component})*");
-        let tag = r"[\w][\w.-]{0,127}";
+        let tag = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"; // Go's \w is ASCII-only
         let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
         Regex::new(&format!("^({name})(?::({tag}))?(?:@({digest}))?$"))
             .expect("reference grammar compiles")
@@ -334,6 +334,7 @@ mod tests {
             "-app",
             "app:tag:tag",
             "ghcr.io@evil.io/x",
+            "app:t\u{e9}g",
             " nginx",
         ] {
             assert!(parse_image(bad).is_err(), "{bad:?}");

@@ -73,16 +73,11 @@ pub(super) fn forbid_true(
 ) {
     match bool_at(parent, key) {
         Field::Ok { value: true, line } => {
-            let msg = format!("{}{} is true; {why}", cx.who(at.container), at.path(key));
+            let msg = format!("{} is true; {why}", at.path(key));
             cx.report(level, rule, line, at.container, msg);
         }
         Field::Wrong { line, node } => {
-            let msg = format!(
-                "{}{} {}",
-                cx.who(at.container),
-                at.path(key),
-                wrong_type(node, "a boolean")
-            );
+            let msg = format!("{} {}", at.path(key), wrong_type(node, "a boolean"));
             cx.report(level, rule, line, at.container, msg);
         }
         _ => {}
@@ -101,12 +96,7 @@ pub(super) fn string_leaf<'a>(
     match str_at(parent, key) {
         Field::Ok { value, line } => Some((value, line)),
         Field::Wrong { line, node } => {
-            let msg = format!(
-                "{}{} {}",
-                cx.who(at.container),
-                at.path(key),
-                wrong_type(node, "a string")
-            );
+            let msg = format!("{} {}", at.path(key), wrong_type(node, "a string"));
             cx.report(level, rule, line, at.container, msg);
             None
         }
@@ -193,13 +183,12 @@ pub(super) fn capabilities(cx: &mut Ctx<'_, '_>) {
         let add = cx.seq_at(caps, "add", &place, B, RULE);
         for (k, item) in add.iter().enumerate() {
             let path = format!("{}[{k}]", place.path("add"));
-            let who = cx.who(Some(i));
             match &item.value {
                 Value::Str(s) if s == "NET_BIND_SERVICE" => {}
                 Value::Str(s) if CAPABILITIES_BASELINE.contains(&s.as_str()) => {
                     if !cx.windows {
                         let msg = format!(
-                            "{who}{path} is {}; restricted allows adding only NET_BIND_SERVICE",
+                            "{path} is {}; restricted allows adding only NET_BIND_SERVICE",
                             quote(s)
                         );
                         cx.report(R, RULE, item.span.line, Some(i), msg);
@@ -207,18 +196,18 @@ pub(super) fn capabilities(cx: &mut Ctx<'_, '_>) {
                 }
                 Value::Str(s) => {
                     let msg = format!(
-                        "{who}{path} is {}; baseline allows adding only {} (exact, case-sensitive names without the CAP_ prefix)",
+                        "{path} is {}; baseline allows adding only {} (exact, case-sensitive names without the CAP_ prefix)",
                         quote(s),
                         CAPABILITIES_BASELINE.join(", ")
                     );
                     cx.report(B, RULE, item.span.line, Some(i), msg);
                 }
                 Value::Null => {
-                    let msg = format!("{who}{path} is null; capability names must be strings");
+                    let msg = format!("{path} is null; capability names must be strings");
                     cx.report(B, RULE, item.span.line, Some(i), msg);
                 }
                 _ => {
-                    let msg = format!("{who}{path} {}", wrong_type(item, "a string"));
+                    let msg = format!("{path} {}", wrong_type(item, "a string"));
                     cx.report(B, RULE, item.span.line, Some(i), msg);
                 }
             }
@@ -234,8 +223,7 @@ pub(super) fn capabilities(cx: &mut Ctx<'_, '_>) {
                 Value::Str(_) => {}
                 _ => {
                     let msg = format!(
-                        "{}{}[{k}] {}",
-                        cx.who(Some(i)),
+                        "{}[{k}] {}",
                         place.path("drop"),
                         wrong_type(item, "a string")
                     );
@@ -246,8 +234,7 @@ pub(super) fn capabilities(cx: &mut Ctx<'_, '_>) {
         if !has_all {
             let line = cx.missing_line(i, &["securityContext", "capabilities", "drop"]);
             let msg = format!(
-                "{}{} does not contain \"ALL\"; restricted requires dropping ALL capabilities",
-                cx.who(Some(i)),
+                "{} does not contain \"ALL\"; restricted requires dropping ALL capabilities",
                 place.path("drop")
             );
             cx.report(R, RULE, line, Some(i), msg);
@@ -312,19 +299,18 @@ pub(super) fn host_ports(cx: &mut Ctx<'_, '_>) {
                 cx.shape(port, port.span.line, &path, "a mapping", B, RULE, Some(i));
                 continue;
             }
-            let who = cx.who(Some(i));
             match super::read::int_at(Some(port), "hostPort") {
                 Field::Ok { value: 0, .. } | Field::Absent => {}
                 Field::Ok { value, line } => {
                     let msg = format!(
-                        "{who}{} is {value}; host ports are forbidden (use 0 or remove it)",
+                        "{} is {value}; host ports are forbidden (use 0 or remove it)",
                         pplace.path("hostPort")
                     );
                     cx.report(B, RULE, line, Some(i), msg);
                 }
                 Field::Wrong { line, node } => {
                     let msg = format!(
-                        "{who}{} {}",
+                        "{} {}",
                         pplace.path("hostPort"),
                         wrong_type(node, "an integer")
                     );
@@ -341,7 +327,7 @@ pub(super) fn apparmor(cx: &mut Ctx<'_, '_>) {
     const RULE: &str = "apparmor";
     // Annotations on the pod (template) metadata.
     let meta = cx.pod.metadata;
-    let mplace = Place::root(cx.pod.metadata_path(""));
+    let mplace = cx.meta_place();
     let annotations = cx.map_at(meta, "annotations", &mplace, B, RULE);
     for e in annotations.and_then(Node::as_map).unwrap_or_default() {
         let Some(container) = e.key.strip_prefix(APPARMOR_PREFIX) else {
@@ -392,12 +378,11 @@ fn apparmor_profile<'a>(cx: &mut Ctx<'a, '_>, sc: Option<&'a Node>, place: &Plac
         return;
     };
     let place = place.child("appArmorProfile");
-    let who = cx.who(place.container);
     match string_leaf(cx, B, RULE, Some(profile), "type", &place) {
         Some(("RuntimeDefault" | "Localhost", _)) => {}
         Some((t, line)) => {
             let msg = format!(
-                "{who}{} is {}; AppArmor profiles must be RuntimeDefault or Localhost",
+                "{} is {}; AppArmor profiles must be RuntimeDefault or Localhost",
                 place.path("type"),
                 quote(t)
             );
@@ -406,7 +391,7 @@ fn apparmor_profile<'a>(cx: &mut Ctx<'a, '_>, sc: Option<&'a Node>, place: &Plac
         None if present(Some(profile), "type").is_none() => {
             let line = sc.map_or(1, |s| s.key_line("appArmorProfile"));
             let msg = format!(
-                "{who}{} is not set; AppArmor profiles must be RuntimeDefault or Localhost",
+                "{} is not set; AppArmor profiles must be RuntimeDefault or Localhost",
                 place.path("type")
             );
             cx.report(B, RULE, line, place.container, msg);
@@ -433,12 +418,11 @@ fn selinux_options<'a>(cx: &mut Ctx<'a, '_>, sc: Option<&'a Node>, place: &Place
         return;
     };
     let place = place.child("seLinuxOptions");
-    let who = cx.who(place.container);
     if let Some((t, line)) = string_leaf(cx, B, RULE, Some(opts), "type", &place)
         && !SELINUX_TYPES.contains(&t)
     {
         let msg = format!(
-            "{who}{} is {}; allowed SELinux types are container_t, container_init_t, container_kvm_t and container_engine_t",
+            "{} is {}; allowed SELinux types are container_t, container_init_t, container_kvm_t and container_engine_t",
             place.path("type"),
             quote(t)
         );
@@ -449,7 +433,7 @@ fn selinux_options<'a>(cx: &mut Ctx<'a, '_>, sc: Option<&'a Node>, place: &Place
             && !v.is_empty()
         {
             let msg = format!(
-                "{who}{} is {}; setting a custom SELinux {key} is forbidden",
+                "{} is {}; setting a custom SELinux {key} is forbidden",
                 place.path(key),
                 quote(v)
             );
@@ -470,8 +454,7 @@ pub(super) fn proc_mount(cx: &mut Ctx<'_, '_>) {
             Some(("Default", _)) | None => {}
             Some((v, line)) => {
                 let msg = format!(
-                    "{}{} is {}; only the Default proc mount is allowed{}",
-                    cx.who(Some(i)),
+                    "{} is {}; only the Default proc mount is allowed{}",
                     place.path("procMount"),
                     quote(v),
                     if cx.user_ns {
@@ -498,23 +481,63 @@ fn valid_seccomp(t: &str) -> bool {
 pub(super) fn seccomp(cx: &mut Ctx<'_, '_>) {
     let place = cx.pod_place().child("securityContext");
     let sc = cx.pod_sc(B, "seccomp");
-    let pod = seccomp_profile(cx, sc, &place);
-    let pod_valid = pod == Some(true);
+    let field = seccomp_profile(cx, sc, &place);
+    let legacy = legacy_seccomp(cx, SECCOMP_POD_ANNOTATION, None);
+    let pod_valid = field.or(legacy) == Some(true);
     for i in 0..cx.containers.len() {
         let place = cx.container_place(i).child("securityContext");
         let sc = cx.container_sc(i, B, "seccomp");
-        let own = seccomp_profile(cx, sc, &place);
-        if own.is_none() && !pod_valid && !cx.windows {
+        let field = seccomp_profile(cx, sc, &place);
+        let key = format!(
+            "{SECCOMP_CONTAINER_ANNOTATION_PREFIX}{}",
+            cx.containers[i].name
+        );
+        let legacy = legacy_seccomp(cx, &key, Some(i));
+        if field.or(legacy).is_none() && !pod_valid && !cx.windows {
             let line = cx.missing_line(i, &["securityContext"]);
             let msg = format!(
-                "{}{} is not set and the pod sets no valid {}; restricted requires RuntimeDefault or Localhost",
-                cx.who(Some(i)),
+                "{} is not set and the pod sets no valid {}; restricted requires RuntimeDefault or Localhost",
                 place.path("seccompProfile.type"),
                 cx.pod_place().path("securityContext.seccompProfile.type")
             );
             cx.report(R, "seccomp", line, Some(i), msg);
         }
     }
+}
+
+/// The deprecated pod seccomp annotation.
+const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
+/// The deprecated per-container seccomp annotation prefix.
+const SECCOMP_CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
+
+/// A deprecated seccomp annotation. PSA reads only the fields since v1.19,
+/// but the API server copies an annotation into an unset field when it
+/// creates the pod (`applySeccompVersionSkew`), before admission — so
+/// `unconfined` there becomes `Unconfined` and `runtime/default` counts as
+/// set. `None` when absent, else whether the value is allowed; values the
+/// API server would not accept are reported too.
+fn legacy_seccomp(cx: &mut Ctx<'_, '_>, key: &str, container: Option<usize>) -> Option<bool> {
+    let meta = cx.pod.metadata?;
+    let annotations = meta.get("annotations")?;
+    let entry = annotations.entry(key)?;
+    let ok = match &entry.value.value {
+        Value::Str(v) => {
+            v == "runtime/default"
+                || v == "docker/default"
+                || v.strip_prefix("localhost/").is_some_and(|p| !p.is_empty())
+        }
+        Value::Null => return None,
+        _ => false,
+    };
+    if !ok {
+        let path = format!("{}[{}]", cx.pod.metadata_path("annotations"), quote(key));
+        let msg = format!(
+            "{path} is {}; seccomp profiles must be runtime/default or localhost/<profile> (the API server turns this annotation into the seccompProfile field)",
+            show(&entry.value)
+        );
+        cx.report(B, "seccomp", entry.key_span.line, container, msg);
+    }
+    Some(ok)
 }
 
 /// Checks one `seccompProfile`; `None` when unset, else whether it is valid.
@@ -525,12 +548,11 @@ fn seccomp_profile<'a>(cx: &mut Ctx<'a, '_>, sc: Option<&'a Node>, place: &Place
         return Some(false);
     };
     let place = place.child("seccompProfile");
-    let who = cx.who(place.container);
     match string_leaf(cx, B, RULE, Some(profile), "type", &place) {
         Some((t, _)) if valid_seccomp(t) => Some(true),
         Some((t, line)) => {
             let msg = format!(
-                "{who}{} is {}; seccomp profiles must be RuntimeDefault or Localhost",
+                "{} is {}; seccomp profiles must be RuntimeDefault or Localhost",
                 place.path("type"),
                 quote(t)
             );
@@ -541,7 +563,7 @@ fn seccomp_profile<'a>(cx: &mut Ctx<'a, '_>, sc: Option<&'a Node>, place: &Place
             if present(Some(profile), "type").is_none() {
                 let line = sc.map_or(1, |s| s.key_line("seccompProfile"));
                 let msg = format!(
-                    "{who}{} is not set; seccomp profiles must be RuntimeDefault or Localhost",
+                    "{} is not set; seccomp profiles must be RuntimeDefault or Localhost",
                     place.path("type")
                 );
                 cx.report(B, RULE, line, place.container, msg);
@@ -618,8 +640,7 @@ pub(super) fn host_probes(cx: &mut Ctx<'_, '_>) {
                     && !host.is_empty()
                 {
                     let msg = format!(
-                        "{}{} is {}; probes and lifecycle hooks must not target another host",
-                        cx.who(Some(i)),
+                        "{} is {}; probes and lifecycle hooks must not target another host",
                         aplace.path("host"),
                         quote(host)
                     );

@@ -9,7 +9,9 @@
 //! node (`securityContext: yes`) is reported once, by the first control
 //! that reads it.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use crate::engine::config::PssLevel;
 use crate::engine::podspec::{ContainerView, PodView};
@@ -140,10 +142,15 @@ pub(super) struct Ctx<'a, 'p> {
     pub out: Vec<PssFinding>,
     /// Wrongly shaped nodes already reported (by position).
     shapes: HashSet<(u32, u32)>,
+    /// `spec.template.spec.` (or `spec.` for a Pod).
+    spec_base: Rc<str>,
+    /// `<container path>.`, built on first use.
+    container_bases: Vec<OnceCell<Rc<str>>>,
 }
 
 impl<'a, 'p> Ctx<'a, 'p> {
     pub(super) fn new(pod: &'p PodView<'a>, containers: Vec<ContainerView<'a>>) -> Self {
+        let n = containers.len();
         let spec = Some(pod.spec);
         let os = present(spec, "os").map(|(_, n)| n);
         let windows = matches!(
@@ -161,6 +168,8 @@ impl<'a, 'p> Ctx<'a, 'p> {
             user_ns,
             out: Vec::new(),
             shapes: HashSet::new(),
+            spec_base: Rc::from(pod.spec_path("")),
+            container_bases: vec![OnceCell::new(); n],
         }
     }
 
@@ -173,10 +182,12 @@ impl<'a, 'p> Ctx<'a, 'p> {
         container: Option<usize>,
         message: String,
     ) {
-        let mut v = Violation::new(rule, line, message);
-        if let Some(i) = container {
-            v = v.in_container(self.containers[i].name.clone());
-        }
+        // Every per-container message starts by naming the container.
+        let v = match container {
+            Some(i) => Violation::new(rule, line, format!("{}{message}", self.who(Some(i))))
+                .in_container(self.containers[i].name.clone()),
+            None => Violation::new(rule, line, message),
+        };
         self.out.push(PssFinding {
             level,
             violation: v,
@@ -257,11 +268,7 @@ impl<'a, 'p> Ctx<'a, 'p> {
         container: Option<usize>,
     ) {
         if self.shapes.insert((node.span.line, node.span.col)) {
-            let msg = format!(
-                "{}{path} {}",
-                self.who(container),
-                wrong_type(node, expected)
-            );
+            let msg = format!("{path} {}", wrong_type(node, expected));
             self.report(level, rule, line, container, msg);
         }
     }
@@ -287,18 +294,20 @@ impl<'a, 'p> Ctx<'a, 'p> {
 
     /// Where pod spec fields live.
     pub(super) fn pod_place(&self) -> Place {
-        Place {
-            prefix: self.pod.spec_path(""),
-            container: None,
-        }
+        Place::at(self.spec_base.clone(), None)
+    }
+
+    /// Where pod metadata fields live.
+    pub(super) fn meta_place(&self) -> Place {
+        Place::at(Rc::from(self.pod.metadata_path("")), None)
     }
 
     /// Where a container's fields live.
     pub(super) fn container_place(&self, i: usize) -> Place {
-        Place {
-            prefix: format!("{}.", self.containers[i].path),
-            container: Some(i),
-        }
+        let base = self.container_bases[i]
+            .get_or_init(|| Rc::from(format!("{}.", self.containers[i].path)))
+            .clone();
+        Place::at(base, Some(i))
     }
 
     /// The line to blame for a field that is missing: the deepest present
@@ -319,42 +328,82 @@ impl<'a, 'p> Ctx<'a, 'p> {
     }
 }
 
-/// A path prefix for messages (empty or ending in `.`), plus the container
-/// it belongs to.
+/// Where a field lives, for messages: a shared base path (empty or ending
+/// in `.`) plus a few static segments. Cheap to build and clone; the text
+/// is only assembled when a violation is reported (the engine must stay
+/// fast on repositories of 10,000 objects).
 #[derive(Clone, Debug)]
 pub(super) struct Place {
-    prefix: String,
+    base: Rc<str>,
+    segs: [Seg; MAX_SEGS],
+    len: usize,
     /// Index of the container, if any.
     pub container: Option<usize>,
 }
 
+const MAX_SEGS: usize = 4;
+
+#[derive(Clone, Copy, Debug)]
+enum Seg {
+    Key(&'static str),
+    Item(&'static str, usize),
+}
+
 impl Place {
-    /// A pod-level place with the given prefix (empty or ending in `.`).
-    pub(super) fn root(prefix: String) -> Place {
+    /// A place at a base path (empty or ending in `.`).
+    pub(super) fn at(base: Rc<str>, container: Option<usize>) -> Place {
         Place {
-            prefix,
-            container: None,
+            base,
+            segs: [Seg::Key(""); MAX_SEGS],
+            len: 0,
+            container,
         }
+    }
+
+    fn prefix(&self) -> String {
+        let mut s = String::from(&*self.base);
+        for seg in &self.segs[..self.len] {
+            match seg {
+                Seg::Key(k) => {
+                    s.push_str(k);
+                    s.push('.');
+                }
+                Seg::Item(k, i) => {
+                    s.push_str(k);
+                    s.push('[');
+                    s.push_str(&i.to_string());
+                    s.push_str("].");
+                }
+            }
+        }
+        s
     }
 
     /// The dotted path of `key` at this place.
     pub(super) fn path(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
+        let mut s = self.prefix();
+        s.push_str(key);
+        s
+    }
+
+    fn push(&self, seg: Seg) -> Place {
+        let mut p = self.clone();
+        if p.len == MAX_SEGS {
+            // Deeper than any PSA field; fold into the base.
+            p = Place::at(Rc::from(p.prefix()), p.container);
+        }
+        p.segs[p.len] = seg;
+        p.len += 1;
+        p
     }
 
     /// A place one key deeper.
-    pub(super) fn child(&self, key: &str) -> Place {
-        Place {
-            prefix: format!("{}{key}.", self.prefix),
-            container: self.container,
-        }
+    pub(super) fn child(&self, key: &'static str) -> Place {
+        self.push(Seg::Key(key))
     }
 
     /// A place one list item deeper (`key[i].`).
-    pub(super) fn item(&self, key: &str, i: usize) -> Place {
-        Place {
-            prefix: format!("{}{key}[{i}].", self.prefix),
-            container: self.container,
-        }
+    pub(super) fn item(&self, key: &'static str, i: usize) -> Place {
+        self.push(Seg::Item(key, i))
     }
 }

@@ -5,7 +5,7 @@
 use crate::engine::config::PssLevel;
 
 use super::baseline::volume_name;
-use super::read::{Ctx, Field, bool_at, int_at, wrong_type};
+use super::read::{Ctx, Field, Place, bool_at, int_at, wrong_type};
 
 const R: PssLevel = PssLevel::Restricted;
 
@@ -68,21 +68,20 @@ pub(super) fn privilege_escalation(cx: &mut Ctx<'_, '_>) {
     for i in 0..cx.containers.len() {
         let place = cx.container_place(i).child("securityContext");
         let sc = cx.container_sc(i, R, RULE);
-        let path = place.path("allowPrivilegeEscalation");
-        let who = cx.who(Some(i));
+        let path = || place.path("allowPrivilegeEscalation");
         match bool_at(sc, "allowPrivilegeEscalation") {
             Field::Ok { value: false, .. } => {}
             Field::Ok { value: true, line } => {
-                let msg = format!("{who}{path} is true; restricted requires false");
+                let msg = format!("{} is true; restricted requires false", path());
                 cx.report(R, RULE, line, Some(i), msg);
             }
             Field::Wrong { line, node } => {
-                let msg = format!("{who}{path} {}", wrong_type(node, "a boolean"));
+                let msg = format!("{} {}", path(), wrong_type(node, "a boolean"));
                 cx.report(R, RULE, line, Some(i), msg);
             }
             Field::Absent => {
                 let line = cx.missing_line(i, &["securityContext"]);
-                let msg = format!("{who}{path} is not set; restricted requires false");
+                let msg = format!("{} is not set; restricted requires false", path());
                 cx.report(R, RULE, line, Some(i), msg);
             }
         }
@@ -98,7 +97,7 @@ pub(super) fn run_as_non_root(cx: &mut Ctx<'_, '_>) {
     }
     let pplace = cx.pod_place().child("securityContext");
     let psc = cx.pod_sc(R, RULE);
-    let ppath = pplace.path("runAsNonRoot");
+    let ppath = || pplace.path("runAsNonRoot");
     let pod_true = match bool_at(psc, "runAsNonRoot") {
         Field::Ok { value: true, .. } => true,
         Field::Ok { value: false, line } => {
@@ -107,12 +106,12 @@ pub(super) fn run_as_non_root(cx: &mut Ctx<'_, '_>) {
                 RULE,
                 line,
                 None,
-                format!("{ppath} is false; restricted requires true"),
+                format!("{} is false; restricted requires true", ppath()),
             );
             false
         }
         Field::Wrong { line, node } => {
-            let msg = format!("{ppath} {}", wrong_type(node, "a boolean"));
+            let msg = format!("{} {}", ppath(), wrong_type(node, "a boolean"));
             cx.report(R, RULE, line, None, msg);
             false
         }
@@ -121,23 +120,24 @@ pub(super) fn run_as_non_root(cx: &mut Ctx<'_, '_>) {
     for i in 0..cx.containers.len() {
         let place = cx.container_place(i).child("securityContext");
         let sc = cx.container_sc(i, R, RULE);
-        let path = place.path("runAsNonRoot");
-        let who = cx.who(Some(i));
+        let path = || place.path("runAsNonRoot");
         match bool_at(sc, "runAsNonRoot") {
             Field::Ok { value: true, .. } => {}
             Field::Ok { value: false, line } => {
-                let msg = format!("{who}{path} is false; restricted requires true");
+                let msg = format!("{} is false; restricted requires true", path());
                 cx.report(R, RULE, line, Some(i), msg);
             }
             Field::Wrong { line, node } => {
-                let msg = format!("{who}{path} {}", wrong_type(node, "a boolean"));
+                let msg = format!("{} {}", path(), wrong_type(node, "a boolean"));
                 cx.report(R, RULE, line, Some(i), msg);
             }
             Field::Absent if pod_true => {}
             Field::Absent => {
                 let line = cx.missing_line(i, &["securityContext"]);
                 let msg = format!(
-                    "{who}{path} is not set and {ppath} is not true; restricted requires runAsNonRoot: true"
+                    "{} is not set and {} is not true; restricted requires runAsNonRoot: true",
+                    path(),
+                    ppath()
                 );
                 cx.report(R, RULE, line, Some(i), msg);
             }
@@ -154,29 +154,29 @@ pub(super) fn run_as_user(cx: &mut Ctx<'_, '_>) {
     }
     let pplace = cx.pod_place().child("securityContext");
     let psc = cx.pod_sc(R, RULE);
-    check_uid(cx, psc, &pplace.path("runAsUser"), None);
+    check_uid(cx, psc, &pplace, None);
     for i in 0..cx.containers.len() {
         let place = cx.container_place(i).child("securityContext");
         let sc = cx.container_sc(i, R, RULE);
-        check_uid(cx, sc, &place.path("runAsUser"), Some(i));
+        check_uid(cx, sc, &place, Some(i));
     }
 }
 
 fn check_uid(
     cx: &mut Ctx<'_, '_>,
     sc: Option<&crate::engine::yaml::Node>,
-    path: &str,
+    place: &Place,
     container: Option<usize>,
 ) {
     const RULE: &str = "run-as-user";
-    let who = cx.who(container);
+    let path = || place.path("runAsUser");
     match int_at(sc, "runAsUser") {
         Field::Ok { value: 0, line } => {
-            let msg = format!("{who}{path} is 0; restricted forbids running as root");
+            let msg = format!("{} is 0; restricted forbids running as root", path());
             cx.report(R, RULE, line, container, msg);
         }
         Field::Wrong { line, node } => {
-            let msg = format!("{who}{path} {}", wrong_type(node, "an integer"));
+            let msg = format!("{} {}", path(), wrong_type(node, "an integer"));
             cx.report(R, RULE, line, container, msg);
         }
         _ => {}

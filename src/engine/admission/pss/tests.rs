@@ -678,6 +678,49 @@ fn seccomp_restricted_inheritance() {
     );
 }
 
+#[test]
+fn seccomp_legacy_annotations() {
+    let pod_key = "seccomp.security.alpha.kubernetes.io/pod";
+    let c_key = "container.seccomp.security.alpha.kubernetes.io/c";
+    for v in ["unconfined", "runtime/defaults", "localhost/", "7"] {
+        pod_case(
+            OK_CONTAINERS,
+            &format!("{pod_key}: {v}"),
+            B,
+            "seccomp",
+            true,
+        );
+        pod_case(OK_CONTAINERS, &format!("{c_key}: {v}"), B, "seccomp", true);
+    }
+    for v in ["runtime/default", "docker/default", "localhost/p.json"] {
+        pod_case(
+            OK_CONTAINERS,
+            &format!("{pod_key}: {v}"),
+            B,
+            "seccomp",
+            false,
+        );
+        // The API server copies them into the unset fields, so restricted
+        // sees a profile.
+        pod_case(
+            OK_CONTAINERS,
+            &format!("{pod_key}: {v}"),
+            R,
+            "seccomp",
+            false,
+        );
+        pod_case(OK_CONTAINERS, &format!("{c_key}: {v}"), R, "seccomp", false);
+    }
+    // Another container's annotation does not cover this one.
+    pod_case(
+        OK_CONTAINERS,
+        "container.seccomp.security.alpha.kubernetes.io/other: runtime/default",
+        R,
+        "seccomp",
+        true,
+    );
+}
+
 // ---- sysctls --------------------------------------------------------------
 
 #[test]
