@@ -904,3 +904,60 @@ fn wildcard_matches_like_kyverno() {
     assert!(wildcard("a?c", "abc"));
     assert!(!wildcard("a?c", "ac"));
 }
+
+/// The fixtures under `tests/data/pss/`: every object states, in the
+/// annotation `gitops-guard.test/<level>`, the exact set of rule ids it must
+/// produce at that level (evasion attempts and clean workloads).
+#[test]
+fn fixtures_produce_exactly_their_stated_rules() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pss");
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let fo = load_objects(&path.display().to_string(), &text, &Limits::default());
+        assert!(
+            fo.findings.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            fo.findings
+        );
+        for obj in &fo.objects {
+            let ann = obj.root.path(&["metadata", "annotations"]);
+            let mut stated = 0;
+            for (level, key) in [
+                (PssLevel::Baseline, "gitops-guard.test/baseline"),
+                (PssLevel::Restricted, "gitops-guard.test/restricted"),
+            ] {
+                let Some(want) = ann.and_then(|a| a.get(key)).and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                stated += 1;
+                let want: BTreeSet<&str> = want.split_whitespace().collect();
+                let got = pss::check(obj, level);
+                let got_ids: BTreeSet<&str> = got.iter().map(|v| v.rule.as_str()).collect();
+                assert_eq!(
+                    got_ids, want,
+                    "{} {} at {level:?}: {got:#?}",
+                    obj.kind, obj.name
+                );
+                for v in &got {
+                    assert!(v.line >= obj.line && v.line < obj.line + 60, "{v:?}");
+                }
+                checked += 1;
+            }
+            assert!(
+                stated > 0,
+                "{}/{} states no expectation",
+                obj.kind,
+                obj.name
+            );
+        }
+    }
+    assert!(checked >= 20, "only {checked} fixture expectations");
+}
