@@ -1,6 +1,7 @@
 //! The pure policy engine: no async, no I/O, no GitHub types. It takes plain
 //! data (file contents, reviews, commits, push events) and returns findings.
 
+pub mod admission;
 pub mod argocd_rbac;
 pub mod catalog;
 pub mod change;
@@ -13,6 +14,7 @@ pub mod gitops;
 pub mod ids;
 pub mod input;
 pub mod object;
+pub mod podspec;
 pub mod protection;
 pub mod pushes;
 pub mod rbac;
