@@ -134,7 +134,10 @@ impl AppProject {
         if obj.kind != "AppProject" || obj.group() != "argoproj.io" {
             return Err(err(
                 obj.line,
-                format!("{} {} is not an argoproj.io AppProject", obj.api_version, obj.kind),
+                format!(
+                    "{} {} is not an argoproj.io AppProject",
+                    obj.api_version, obj.kind
+                ),
             ));
         }
         if obj.name.is_empty() {
@@ -591,10 +594,9 @@ fn go_url_roundtrip(s: &str) -> Option<String> {
                 None => (None, authority),
             };
             if let Some(u) = userinfo {
-                let ok = u.bytes().all(|b| {
-                    b.is_ascii_alphanumeric()
-                        || b"-._:~!$&'()*+,;=%@".contains(&b)
-                });
+                let ok = u
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._:~!$&'()*+,;=%@".contains(&b));
                 if !ok {
                     return None;
                 }
@@ -607,9 +609,7 @@ fn go_url_roundtrip(s: &str) -> Option<String> {
                 return None; // invalid port
             }
             let host_ok = host.bytes().all(|b| {
-                b >= 0x80
-                    || b.is_ascii_alphanumeric()
-                    || b"-_.~!$&'()*+,;=:[]<>\"%".contains(&b)
+                b >= 0x80 || b.is_ascii_alphanumeric() || b"-_.~!$&'()*+,;=:[]<>\"%".contains(&b)
             });
             if !host_ok {
                 return None;
@@ -686,7 +686,10 @@ mod tests {
         assert_eq!(normalize_git_url("https://github.com:abc/x"), "");
         assert_eq!(normalize_git_url(":foo"), "");
         // only one .git suffix is removed
-        assert_eq!(normalize_git_url("https://h/o/r.git.git"), "https://h/o/r.git");
+        assert_eq!(
+            normalize_git_url("https://h/o/r.git.git"),
+            "https://h/o/r.git"
+        );
     }
 
     #[test]

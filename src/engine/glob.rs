@@ -172,13 +172,22 @@ fn lex(pattern: &str) -> Result<Vec<Tok>, String> {
 enum Ast {
     Text(Vec<char>),
     /// `*` (stops at separators) or `**` (`sep == false`).
-    Star { sep: bool },
+    Star {
+        sep: bool,
+    },
     /// `?`: one non-separator character.
     Single,
     /// `[abc]` / `[!abc]` (no separator exclusion, as in gobwas).
-    Set { chars: Vec<char>, not: bool },
+    Set {
+        chars: Vec<char>,
+        not: bool,
+    },
     /// `[a-z]` / `[!a-z]`.
-    Range { lo: char, hi: char, not: bool },
+    Range {
+        lo: char,
+        hi: char,
+        not: bool,
+    },
     Seq(Vec<Ast>),
     Alt(Vec<Ast>),
 }
@@ -668,12 +677,32 @@ mod tests {
     #[test]
     fn gobwas_star_stops_at_separator_super_crosses() {
         let s = &['/'];
-        assert!(m("https://github.com/org/*", "https://github.com/org/repo", s));
-        assert!(!m("https://github.com/org/*", "https://github.com/org/a/b", s));
-        assert!(m("https://github.com/org/**", "https://github.com/org/a/b", s));
-        assert!(m("https://github.com/**/repo", "https://github.com/x/y/repo", s));
+        assert!(m(
+            "https://github.com/org/*",
+            "https://github.com/org/repo",
+            s
+        ));
+        assert!(!m(
+            "https://github.com/org/*",
+            "https://github.com/org/a/b",
+            s
+        ));
+        assert!(m(
+            "https://github.com/org/**",
+            "https://github.com/org/a/b",
+            s
+        ));
+        assert!(m(
+            "https://github.com/**/repo",
+            "https://github.com/x/y/repo",
+            s
+        ));
         // without separators `*` crosses `/`
-        assert!(m("https://github.com/org/*", "https://github.com/org/a/b", &[]));
+        assert!(m(
+            "https://github.com/org/*",
+            "https://github.com/org/a/b",
+            &[]
+        ));
         assert!(m("*", "", &[]));
         assert!(!m("*", "a/b", s)); // Argo short-circuits exactly "*" before glob
     }
@@ -716,7 +745,10 @@ mod tests {
     #[test]
     fn gobwas_compile_errors_never_match() {
         for bad in ["[", "[]", "[!]", "{a,b", r"a\", "[a-z0-9]", "[z-a]", "[a-"] {
-            assert!(GobwasGlob::compile(bad, &[]).is_err(), "{bad} should not compile");
+            assert!(
+                GobwasGlob::compile(bad, &[]).is_err(),
+                "{bad} should not compile"
+            );
             assert!(!m(bad, bad, &[]), "{bad}");
         }
         // a set including `-` is fine when no range follows the first char

@@ -47,12 +47,32 @@ const BUILTIN: &[(&str, &str, Scope)] = &[
     ("", "Node", C),
     ("", "PersistentVolume", C),
     // admissionregistration.k8s.io
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration", C),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", C),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy", C),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding", C),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+        C,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+        C,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicy",
+        C,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+        C,
+    ),
     ("admissionregistration.k8s.io", "MutatingAdmissionPolicy", C),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding", C),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+        C,
+    ),
     // apiextensions / apiregistration
     ("apiextensions.k8s.io", "CustomResourceDefinition", C),
     ("apiregistration.k8s.io", "APIService", C),
@@ -83,7 +103,11 @@ const BUILTIN: &[(&str, &str, Scope)] = &[
     ("events.k8s.io", "Event", N),
     // flowcontrol
     ("flowcontrol.apiserver.k8s.io", "FlowSchema", C),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration", C),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "PriorityLevelConfiguration",
+        C,
+    ),
     // internal / storage migration
     ("internal.apiserver.k8s.io", "StorageVersion", C),
     ("storagemigration.k8s.io", "StorageVersionMigration", C),
@@ -420,14 +444,18 @@ mod tests {
     #[test]
     fn crds_register_and_cannot_override_builtins() {
         let mut t = KindTable::new();
-        let crd = obj("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Cluster\n");
+        let crd = obj(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Cluster\n",
+        );
         assert_eq!(
             t.register_crd(&crd).unwrap(),
             ("example.com".into(), "Widget".into(), Scope::Cluster)
         );
         assert_eq!(t.lookup("example.com", "Widget"), Scope::Cluster);
 
-        let evil = obj("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\nspec:\n  group: rbac.authorization.k8s.io\n  names: {kind: ClusterRole}\n  scope: Namespaced\n");
+        let evil = obj(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\nspec:\n  group: rbac.authorization.k8s.io\n  names: {kind: ClusterRole}\n  scope: Namespaced\n",
+        );
         assert!(matches!(
             t.register_crd(&evil),
             Err(CrdError::Builtin { .. })
@@ -437,16 +465,23 @@ mod tests {
             Scope::Cluster
         );
 
-        let conflicting = obj("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: y}\nspec:\n  group: example.com\n  names: {kind: Widget}\n  scope: Namespaced\n");
+        let conflicting = obj(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: y}\nspec:\n  group: example.com\n  names: {kind: Widget}\n  scope: Namespaced\n",
+        );
         assert!(matches!(
             t.register_crd(&conflicting),
             Err(CrdError::Conflict { .. })
         ));
         assert_eq!(t.lookup("example.com", "Widget"), Scope::Unknown);
 
-        let bad = obj("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: z}\nspec:\n  group: example.com\n  names: {kind: Gadget}\n  scope: namespaced\n");
+        let bad = obj(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: z}\nspec:\n  group: example.com\n  names: {kind: Gadget}\n  scope: namespaced\n",
+        );
         assert!(matches!(t.register_crd(&bad), Err(CrdError::Invalid(_))));
         let not_crd = obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z}\n");
-        assert!(matches!(t.register_crd(&not_crd), Err(CrdError::Invalid(_))));
+        assert!(matches!(
+            t.register_crd(&not_crd),
+            Err(CrdError::Invalid(_))
+        ));
     }
 }

@@ -253,10 +253,7 @@ impl Kustomizations {
 
     /// Kustomizations listing `target` (a file, or a directory holding a
     /// kustomization) in their resources.
-    pub fn listers<'a>(
-        &'a self,
-        target: &'a str,
-    ) -> impl Iterator<Item = &'a Kustomization> + 'a {
+    pub fn listers<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a Kustomization> + 'a {
         self.by_dir
             .values()
             .filter(move |k| k.resources.iter().any(|r| r == target))
@@ -370,7 +367,10 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(join_path("a/b", "../c/d.yaml").as_deref(), Some("a/c/d.yaml"));
+        assert_eq!(
+            join_path("a/b", "../c/d.yaml").as_deref(),
+            Some("a/c/d.yaml")
+        );
         assert_eq!(join_path("a", "./x").as_deref(), Some("a/x"));
         assert_eq!(join_path("", "x/").as_deref(), Some("x"));
         assert_eq!(join_path("a", "../../x"), None);
@@ -385,8 +385,14 @@ mod tests {
             "app/kustomization.yaml",
             "namespace: payments\nresources:\n- deploy.yaml\n- ./svc.yaml\n",
         )]);
-        assert_eq!(names(k.namespaces_for("app/deploy.yaml")), vec![Some("payments".into())]);
-        assert_eq!(names(k.namespaces_for("app/svc.yaml")), vec![Some("payments".into())]);
+        assert_eq!(
+            names(k.namespaces_for("app/deploy.yaml")),
+            vec![Some("payments".into())]
+        );
+        assert_eq!(
+            names(k.namespaces_for("app/svc.yaml")),
+            vec![Some("payments".into())]
+        );
         assert!(k.namespaces_for("app/other.yaml").is_empty());
         assert!(k.is_unlisted_in_own_dir("app/other.yaml"));
         assert!(!k.is_unlisted_in_own_dir("app/deploy.yaml"));
@@ -410,8 +416,14 @@ mod tests {
             vec![None, Some("dev".into()), Some("prod".into())]
         );
         let k = ks(&[
-            ("base/kustomization.yaml", "namespace: inner\nresources: [d.yaml]\n"),
-            ("top/kustomization.yaml", "namespace: outer\nresources: [../base]\n"),
+            (
+                "base/kustomization.yaml",
+                "namespace: inner\nresources: [d.yaml]\n",
+            ),
+            (
+                "top/kustomization.yaml",
+                "namespace: outer\nresources: [../base]\n",
+            ),
         ]);
         assert_eq!(
             names(k.namespaces_for("base/d.yaml")),
@@ -422,7 +434,10 @@ mod tests {
     #[test]
     fn cycles_and_remote_and_errors() {
         let k = ks(&[
-            ("a/kustomization.yaml", "resources: [../b, x.yaml, https://github.com/o/r//x]\n"),
+            (
+                "a/kustomization.yaml",
+                "resources: [../b, x.yaml, https://github.com/o/r//x]\n",
+            ),
             ("b/kustomization.yaml", "namespace: b\nresources: [../a]\n"),
         ]);
         let got = names(k.namespaces_for("a/x.yaml"));

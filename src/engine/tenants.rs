@@ -30,7 +30,7 @@ use globset::GlobMatcher;
 use super::appproject::{AppProject, ResourceItem, default_project};
 use super::config::{Binding, TenantsConfig};
 use super::finding::Severity;
-use super::glob::path_glob;
+use super::glob::{argo_filepath_match, path_glob};
 use super::ids::RepoName;
 use super::input::SourceFile;
 use super::kinds::{KindTable, Scope};
@@ -447,12 +447,17 @@ impl TenantContext {
                     if p.is_group_kind_name_permitted(group, kind, &obj.name, false) {
                         continue;
                     }
-                    let why = match (&p.cluster_resource_whitelist, p.blacklist_hit(group, kind, &obj.name, false)) {
-                        (_, Some(hit)) => format!("its clusterResourceBlacklist entry {} denies it", item(hit)),
-                        (None, _) => "it has no clusterResourceWhitelist, and Argo CD then allows no cluster-scoped resource".into(),
-                        (Some(l), _) if l.is_empty() => "its clusterResourceWhitelist is empty, and Argo CD then allows no cluster-scoped resource".into(),
-                        (Some(_), _) => "no clusterResourceWhitelist entry matches it".into(),
-                    };
+                    let mut why = Vec::new();
+                    if let Some(hit) = p.blacklist_hit(group, kind, &obj.name, false) {
+                        why.push(format!("its clusterResourceBlacklist entry {} denies it", item(hit)));
+                    }
+                    match &p.cluster_resource_whitelist {
+                        None => why.push("it has no clusterResourceWhitelist, and Argo CD then allows no cluster-scoped resource".into()),
+                        Some(l) if l.is_empty() => why.push("its clusterResourceWhitelist is empty, and Argo CD then allows no cluster-scoped resource".into()),
+                        Some(_) if why.is_empty() => why.push(format!("no clusterResourceWhitelist entry matches it (name `{}`)", obj.name)),
+                        Some(_) => {}
+                    }
+                    let why = why.join("; ");
                     out.push(Violation::new(
                         "tenant-cluster-resource",
                         kind_line,
@@ -470,11 +475,18 @@ impl TenantContext {
                     if p.is_group_kind_permitted(group, kind, true) {
                         continue;
                     }
-                    let why = match (&p.namespace_resource_whitelist, p.blacklist_hit(group, kind, "", true)) {
-                        (_, Some(hit)) => format!("its namespaceResourceBlacklist entry {} denies it", item(hit)),
-                        (Some(l), _) if l.is_empty() => "its namespaceResourceWhitelist is empty (`[]`), which allows no namespaced kind".into(),
-                        _ => "no namespaceResourceWhitelist entry matches it".into(),
-                    };
+                    let mut why = Vec::new();
+                    if let Some(hit) = p.blacklist_hit(group, kind, "", true) {
+                        why.push(format!("its namespaceResourceBlacklist entry {} denies it", item(hit)));
+                    }
+                    match &p.namespace_resource_whitelist {
+                        Some(l) if l.is_empty() => why.push("its namespaceResourceWhitelist is empty (`[]`), which allows no namespaced kind".into()),
+                        Some(l) if !l.iter().any(|i| {
+                            argo_filepath_match(&i.kind, kind) && argo_filepath_match(&i.group, group)
+                        }) => why.push("no namespaceResourceWhitelist entry matches it".into()),
+                        _ => {}
+                    }
+                    let why = why.join("; ");
                     out.push(Violation::new(
                         "tenant-kind",
                         kind_line,
@@ -532,7 +544,11 @@ impl TenantContext {
                     .destinations
                     .iter()
                     .map(|d| {
-                        let cluster = if d.server.is_empty() { &d.name } else { &d.server };
+                        let cluster = if d.server.is_empty() {
+                            &d.name
+                        } else {
+                            &d.server
+                        };
                         format!("{} on {}", d.namespace, cluster)
                     })
                     .collect();
