@@ -12,7 +12,7 @@
 //!   absent = all, `[]` = none; `clusterResourceWhitelist` absent or empty =
 //!   none; blacklists subtract; cluster items may carry a `name` glob (v3.3).
 
-use super::glob::{argo_filepath_match, argo_glob_match};
+use super::glob::{GobwasGlob, argo_filepath_match, argo_glob_match};
 use super::object::Object;
 use super::yaml::{Node, Value};
 
@@ -305,24 +305,10 @@ impl AppProject {
 
     /// Argo CD's `isDestinationMatched` (server, cluster name, namespace).
     /// `name` or `server` may be empty when unknown; as in Argo CD an empty
-    /// value never matches a (non-negated) pattern.
+    /// value never matches a (non-negated) pattern. Compiles the globs on
+    /// every call: use [`DestinationMatcher`] to check many objects.
     pub fn is_destination_permitted(&self, server: &str, name: &str, namespace: &str) -> bool {
-        let mut any_matched = false;
-        let mut no_deny_matched = true;
-        for item in &self.destinations {
-            let name_matched = !name.is_empty() && glob_match(&item.name, name, true, &[]);
-            let server_matched = !server.is_empty() && glob_match(&item.server, server, true, &[]);
-            let ns_matched = glob_match(&item.namespace, namespace, true, &[]);
-            if (server_matched || name_matched) && ns_matched {
-                any_matched = true;
-            } else if (!name_matched && is_deny(&item.name))
-                || (!server_matched && is_deny(&item.server))
-                || (!ns_matched && is_deny(&item.namespace))
-            {
-                no_deny_matched = false;
-            }
-        }
-        any_matched && no_deny_matched
+        DestinationMatcher::new(self).is_permitted(server, name, namespace)
     }
 
     /// Argo CD's `IsGroupKindPermitted` (no name).
@@ -389,13 +375,97 @@ impl AppProject {
             return true;
         }
         self.source_namespaces.iter().any(|p| {
-            if p.len() >= 2 && p.starts_with('/') && p.ends_with('/') {
-                if regex::Regex::new(&p[1..p.len() - 1]).is_ok_and(|r| r.is_match(app_ns)) {
-                    return true;
-                }
+            if p.len() >= 2
+                && p.starts_with('/')
+                && p.ends_with('/')
+                && regex::Regex::new(&p[1..p.len() - 1]).is_ok_and(|r| r.is_match(app_ns))
+            {
+                return true;
             }
             argo_glob_match(p, app_ns, &[])
         })
+    }
+}
+
+/// One destination glob, compiled once, with Argo CD's `globMatch`
+/// semantics (`!` negation, a bare `*` matching everything, a pattern that
+/// does not compile matching nothing).
+#[derive(Clone, Debug)]
+struct DestPattern {
+    deny: bool,
+    star: bool,
+    glob: Option<GobwasGlob>,
+}
+
+impl DestPattern {
+    fn new(pattern: &str) -> Self {
+        let (deny, inner) = match pattern.strip_prefix('!') {
+            Some(i) => (true, i),
+            None => (false, pattern),
+        };
+        Self {
+            deny,
+            star: !deny && pattern == "*",
+            glob: GobwasGlob::compile(inner, &[]).ok(),
+        }
+    }
+
+    fn matches(&self, val: &str) -> bool {
+        if self.star {
+            return true;
+        }
+        let m = self.glob.as_ref().is_some_and(|g| g.is_match(val));
+        if self.deny { !m } else { m }
+    }
+}
+
+/// A project's `destinations`, compiled once, evaluated exactly like
+/// Argo CD's `isDestinationMatched`: an entry matches when (server or the
+/// non-empty cluster name) and namespace match; the destination is permitted
+/// when some entry matches and no negated part of a non-matching entry
+/// fired. Order is irrelevant.
+#[derive(Clone, Debug)]
+pub struct DestinationMatcher {
+    items: Vec<(DestPattern, DestPattern, DestPattern)>,
+}
+
+impl DestinationMatcher {
+    /// Compiles the destinations of `project`.
+    pub fn new(project: &AppProject) -> Self {
+        Self {
+            items: project
+                .destinations
+                .iter()
+                .map(|d| {
+                    (
+                        DestPattern::new(&d.server),
+                        DestPattern::new(&d.name),
+                        DestPattern::new(&d.namespace),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// True when Argo CD permits deploying to `namespace` on the cluster
+    /// `server` / `name`.
+    pub fn is_permitted(&self, server: &str, name: &str, namespace: &str) -> bool {
+        let mut any_matched = false;
+        let mut no_deny_matched = true;
+        for (s, n, ns) in &self.items {
+            let name_matched = !name.is_empty() && n.matches(name);
+            let server_matched = !server.is_empty() && s.matches(server);
+            let ns_matched = ns.matches(namespace);
+            if (server_matched || name_matched) && ns_matched {
+                any_matched = true;
+            } else if (!name_matched && n.deny)
+                || (!server_matched && s.deny)
+                || (!ns_matched && ns.deny)
+            {
+                no_deny_matched = false;
+            }
+        }
+        any_matched && no_deny_matched
     }
 }
 

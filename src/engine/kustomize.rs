@@ -16,7 +16,7 @@
 //! on the way sets one (the object's own namespace, else the Application's
 //! destination, then applies). Remote resources (URLs) are ignored.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::yaml::{Limits, Node, load_documents};
 
@@ -186,6 +186,9 @@ pub struct KustomizeNamespace {
 #[derive(Clone, Debug, Default)]
 pub struct Kustomizations {
     by_dir: BTreeMap<String, Kustomization>,
+    /// Reverse index: resource path → directories of the kustomizations
+    /// listing it (keeps lookups O(1) per object on large repositories).
+    listed_by: HashMap<String, Vec<String>>,
 }
 
 impl Kustomizations {
@@ -238,6 +241,20 @@ impl Kustomizations {
 
     /// Adds a parsed kustomization (replacing one in the same directory).
     pub fn insert(&mut self, k: Kustomization) {
+        if let Some(old) = self.by_dir.remove(&k.dir) {
+            for r in &old.resources {
+                if let Some(v) = self.listed_by.get_mut(r) {
+                    v.retain(|d| *d != old.dir);
+                }
+            }
+        }
+        for r in &k.resources {
+            let v = self.listed_by.entry(r.clone()).or_default();
+            if !v.contains(&k.dir) {
+                v.push(k.dir.clone());
+                v.sort();
+            }
+        }
         self.by_dir.insert(k.dir.clone(), k);
     }
 
@@ -253,10 +270,15 @@ impl Kustomizations {
 
     /// Kustomizations listing `target` (a file, or a directory holding a
     /// kustomization) in their resources.
-    pub fn listers<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a Kustomization> + 'a {
-        self.by_dir
-            .values()
-            .filter(move |k| k.resources.iter().any(|r| r == target))
+    pub fn listers<'a>(
+        &'a self,
+        target: &str,
+    ) -> impl Iterator<Item = &'a Kustomization> + use<'a> {
+        self.listed_by
+            .get(target)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| self.by_dir.get(d))
     }
 
     /// The nearest kustomization that renders `path` and sets `namespace:`:
@@ -336,10 +358,8 @@ impl Kustomizations {
     /// does not list it: Argo CD renders that directory with Kustomize, so
     /// the file is not deployed from there.
     pub fn is_unlisted_in_own_dir(&self, path: &str) -> bool {
-        match self.by_dir.get(parent_dir(path)) {
-            Some(k) => !k.resources.iter().any(|r| r == path),
-            None => false,
-        }
+        let dir = parent_dir(path);
+        self.by_dir.contains_key(dir) && !self.listers(path).any(|k| k.dir == dir)
     }
 }
 

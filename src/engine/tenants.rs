@@ -27,7 +27,7 @@
 
 use globset::GlobMatcher;
 
-use super::appproject::{AppProject, ResourceItem, default_project};
+use super::appproject::{AppProject, DestinationMatcher, ResourceItem, default_project};
 use super::config::{Binding, TenantsConfig};
 use super::finding::Severity;
 use super::glob::{argo_filepath_match, path_glob};
@@ -105,6 +105,8 @@ struct Bound {
     /// The project(s) named; more than one only when names are duplicated
     /// (then all must allow the object). Empty when missing.
     projects: Vec<AppProject>,
+    /// `projects[i]`'s destinations, compiled once.
+    destinations: Vec<DestinationMatcher>,
     server: String,
     cluster_name: String,
     /// Set when `sourceRepos` does not permit the binding's repository.
@@ -292,6 +294,7 @@ impl TenantContext {
                 index,
                 binding: b.clone(),
                 globs,
+                destinations: found.iter().map(DestinationMatcher::new).collect(),
                 projects: found,
                 server,
                 cluster_name,
@@ -520,8 +523,8 @@ impl TenantContext {
                 ));
                 continue;
             };
-            for p in &b.projects {
-                if p.is_destination_permitted(&b.server, &b.cluster_name, ns) {
+            for (p, dm) in b.projects.iter().zip(&b.destinations) {
+                if dm.is_permitted(&b.server, &b.cluster_name, ns) {
                     continue;
                 }
                 let from = match &e.source {
