@@ -14,7 +14,7 @@
 //! - [`path_glob`]: our own config path globs (gitignore-like `**`), via
 //!   globset with `literal_separator`, so `*` stays inside one directory.
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{Glob, GlobBuilder, GlobMatcher};
 
 /// A pattern gobwas/glob refuses to compile (Argo CD then never matches it).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -654,11 +654,16 @@ pub fn argo_filepath_match(pattern: &str, value: &str) -> bool {
 /// stay inside one path segment, `**` crosses directories, `{a,b}` and
 /// `[..]` work. Paths are repository-relative with `/` separators.
 pub fn path_glob(pattern: &str) -> Result<GlobMatcher, String> {
+    path_glob_parse(pattern).map(|g| g.compile_matcher())
+}
+
+/// The uncompiled form of [`path_glob`], for building a `globset::GlobSet`
+/// (much faster than one matcher per pattern on large trees).
+pub fn path_glob_parse(pattern: &str) -> Result<Glob, String> {
     GlobBuilder::new(pattern)
         .literal_separator(true)
         .backslash_escape(true)
         .build()
-        .map(|g| g.compile_matcher())
         .map_err(|e| format!("invalid path glob {pattern:?}: {}", e.kind()))
 }
 

@@ -326,8 +326,9 @@ pub enum CrdError {
 /// Built-in kinds plus CRDs registered from the repository.
 #[derive(Clone, Debug)]
 pub struct KindTable {
-    builtin: HashMap<(String, String), Scope>,
-    crds: HashMap<(String, String), Scope>,
+    // group → kind → scope; nested so lookups allocate nothing.
+    builtin: HashMap<String, HashMap<String, Scope>>,
+    crds: HashMap<String, HashMap<String, Scope>>,
 }
 
 impl Default for KindTable {
@@ -339,10 +340,13 @@ impl Default for KindTable {
 impl KindTable {
     /// The built-in table only.
     pub fn new() -> Self {
-        let builtin = BUILTIN
-            .iter()
-            .map(|&(g, k, s)| ((g.to_owned(), k.to_owned()), s))
-            .collect();
+        let mut builtin: HashMap<String, HashMap<String, Scope>> = HashMap::new();
+        for &(g, k, s) in BUILTIN {
+            builtin
+                .entry(g.to_owned())
+                .or_default()
+                .insert(k.to_owned(), s);
+        }
         Self {
             builtin,
             crds: HashMap::new(),
@@ -352,17 +356,21 @@ impl KindTable {
     /// Scope of `kind` in API `group` (`""` for core). Exact and
     /// case-sensitive, as the API server's discovery is.
     pub fn lookup(&self, group: &str, kind: &str) -> Scope {
-        let key = (group.to_owned(), kind.to_owned());
-        if let Some(s) = self.builtin.get(&key) {
+        if let Some(s) = self.builtin.get(group).and_then(|m| m.get(kind)) {
             return *s;
         }
-        self.crds.get(&key).copied().unwrap_or(Scope::Unknown)
+        self.crds
+            .get(group)
+            .and_then(|m| m.get(kind))
+            .copied()
+            .unwrap_or(Scope::Unknown)
     }
 
     /// True when the kind comes from the built-in table (not from a CRD).
     pub fn is_builtin(&self, group: &str, kind: &str) -> bool {
         self.builtin
-            .contains_key(&(group.to_owned(), kind.to_owned()))
+            .get(group)
+            .is_some_and(|m| m.contains_key(kind))
     }
 
     /// Registers a `CustomResourceDefinition` object: `spec.group`,
@@ -397,14 +405,14 @@ impl KindTable {
         if self.is_builtin(&group, &kind) {
             return Err(CrdError::Builtin { group, kind });
         }
-        let key = (group.clone(), kind.clone());
-        match self.crds.get(&key) {
+        let kinds = self.crds.entry(group.clone()).or_default();
+        match kinds.get(&kind) {
             Some(&prev) if prev != scope => {
-                self.crds.insert(key, Scope::Unknown);
+                kinds.insert(kind.clone(), Scope::Unknown);
                 return Err(CrdError::Conflict { group, kind });
             }
             _ => {
-                self.crds.insert(key, scope);
+                kinds.insert(kind.clone(), scope);
             }
         }
         Ok((group, kind, scope))

@@ -311,6 +311,9 @@ impl Kustomizations {
     /// one per kustomization build root that includes it (see the module
     /// docs). Empty when no kustomization lists the file.
     pub fn namespaces_for(&self, path: &str) -> Vec<KustomizeNamespace> {
+        if !self.listed_by.contains_key(path) {
+            return Vec::new();
+        }
         let mut out: BTreeSet<KustomizeNamespace> = BTreeSet::new();
         // (kustomization dir, namespace in force below it, file that set it)
         let mut stack: Vec<(String, Option<(String, String)>)> = Vec::new();

@@ -25,12 +25,12 @@
 //! [`TenantContext::new`] as [`ConfigProblem`]s rather than as findings on
 //! manifests: they are about the config, and they must fail the check.
 
-use globset::GlobMatcher;
+use globset::{GlobSet, GlobSetBuilder};
 
 use super::appproject::{AppProject, DestinationMatcher, ResourceItem, default_project};
 use super::config::{Binding, TenantsConfig};
 use super::finding::Severity;
-use super::glob::{argo_filepath_match, path_glob};
+use super::glob::{argo_filepath_match, path_glob, path_glob_parse};
 use super::ids::RepoName;
 use super::input::SourceFile;
 use super::kinds::{KindTable, Scope};
@@ -101,7 +101,7 @@ pub struct EffectiveNamespace {
 struct Bound {
     index: usize,
     binding: Binding,
-    globs: Vec<GlobMatcher>,
+    globs: GlobSet,
     /// The project(s) named; more than one only when names are duplicated
     /// (then all must allow the object). Empty when missing.
     projects: Vec<AppProject>,
@@ -185,10 +185,12 @@ impl TenantContext {
         }
         let mut bound = Vec::new();
         for (index, b) in config.bindings.iter().enumerate() {
-            let mut globs = Vec::new();
+            let mut globs = GlobSetBuilder::new();
             for g in &b.paths {
-                match path_glob(g) {
-                    Ok(m) => globs.push(m),
+                match path_glob_parse(g) {
+                    Ok(m) => {
+                        globs.add(m);
+                    }
                     Err(e) => problems.push(ConfigProblem::binding(
                         Severity::Error,
                         index,
@@ -293,7 +295,14 @@ impl TenantContext {
             bound.push(Bound {
                 index,
                 binding: b.clone(),
-                globs,
+                globs: globs.build().unwrap_or_else(|e| {
+                    problems.push(ConfigProblem::binding(
+                        Severity::Error,
+                        index,
+                        format!("tenants.bindings[{index}].paths: {e}"),
+                    ));
+                    GlobSet::empty()
+                }),
                 destinations: found.iter().map(DestinationMatcher::new).collect(),
                 projects: found,
                 server,
@@ -318,9 +327,7 @@ impl TenantContext {
 
     fn bound_for(&self, path: &str) -> Option<&Bound> {
         // First binding (in config order) with a matching path glob.
-        self.bound
-            .iter()
-            .find(|b| b.globs.iter().any(|g| g.is_match(path)))
+        self.bound.iter().find(|b| b.globs.is_match(path))
     }
 
     /// The binding (and its index) a repository path falls under.
@@ -362,8 +369,11 @@ impl TenantContext {
         if self.scope(obj) == Scope::Cluster {
             return Vec::new();
         }
-        let binding_ns = self
-            .bound_for(&obj.file)
+        self.namespaces_under(obj, self.bound_for(&obj.file))
+    }
+
+    fn namespaces_under(&self, obj: &Object, b: Option<&Bound>) -> Vec<EffectiveNamespace> {
+        let binding_ns = b
             .and_then(|b| b.binding.namespace.clone())
             .filter(|n| !n.is_empty());
         let fallback = match (obj.namespace.as_ref().filter(|n| !n.is_empty()), binding_ns) {
@@ -508,7 +518,7 @@ impl TenantContext {
         } else {
             obj.line_of(&["metadata"])
         };
-        for e in self.effective_namespaces(obj) {
+        for e in self.namespaces_under(obj, Some(b)) {
             let Some(ns) = &e.namespace else {
                 out.push(Violation::new(
                     "tenant-namespace",
