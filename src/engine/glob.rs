@@ -301,6 +301,9 @@ enum Inst {
 pub struct GobwasGlob {
     prog: Vec<Inst>,
     separators: Vec<char>,
+    /// Set when the pattern has no meta character: plain string equality
+    /// (the common case: `payments`, a server URL).
+    literal: Option<String>,
 }
 
 /// Most NFA instructions a pattern may compile to: patterns come from trusted
@@ -367,6 +370,13 @@ impl GobwasGlob {
             pattern: pattern.to_owned(),
             reason,
         };
+        if !pattern.contains(['*', '?', '[', '{', '\\']) {
+            return Ok(Self {
+                prog: Vec::new(),
+                separators: separators.to_vec(),
+                literal: Some(pattern.to_owned()),
+            });
+        }
         let ast = parse(lex(pattern).map_err(err)?).map_err(err)?;
         let mut prog = Vec::new();
         emit(&ast, &mut prog).map_err(err)?;
@@ -374,6 +384,7 @@ impl GobwasGlob {
         Ok(Self {
             prog,
             separators: separators.to_vec(),
+            literal: None,
         })
     }
 
@@ -408,6 +419,9 @@ impl GobwasGlob {
 
     /// True when the whole of `text` matches. Runs in O(pattern × text).
     pub fn is_match(&self, text: &str) -> bool {
+        if let Some(l) = &self.literal {
+            return l == text;
+        }
         let n = self.prog.len();
         let mut cur = Vec::new();
         let mut seen = vec![false; n];
@@ -732,6 +746,15 @@ mod tests {
         assert!(m("x{}", "x", &[]));
         // outside braces `,` and `}` are literals
         assert!(m("a,b}", "a,b}", &[]));
+    }
+
+    #[test]
+    fn gobwas_literals() {
+        assert!(m("payments", "payments", &[]));
+        assert!(!m("payments", "payments-x", &[]));
+        assert!(m("a,b}]", "a,b}]", &[]));
+        assert!(m("", "", &[]));
+        assert!(!m("", "x", &[]));
     }
 
     #[test]
