@@ -2,6 +2,7 @@
 //! data (file contents, reviews, commits, push events) and returns findings.
 
 pub mod admission;
+pub mod appproject;
 pub mod argocd_rbac;
 pub mod catalog;
 pub mod change;
@@ -11,8 +12,11 @@ pub mod evaluate;
 pub mod exceptions;
 pub mod finding;
 pub mod gitops;
+pub mod glob;
 pub mod ids;
 pub mod input;
+pub mod kinds;
+pub mod kustomize;
 pub mod object;
 pub mod podspec;
 pub mod protection;
@@ -22,5 +26,6 @@ pub mod reviews;
 pub mod secrets;
 pub mod signatures;
 pub mod templates;
+pub mod tenants;
 pub mod violation;
 pub mod yaml;
