@@ -2,4 +2,7 @@
 //! repositories. The pure [`engine`] evaluates data; everything else is the
 //! I/O shell around it.
 
+pub mod cli;
 pub mod engine;
+pub mod gitrepo;
+pub mod report;
