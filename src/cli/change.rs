@@ -19,7 +19,7 @@ use super::check::{
     CONFIG_PATH, Outcome, choose_config, normalize_display, problem_finding, repo_for, unreadable,
 };
 use super::config_load::{MAX_CONFIG_BYTES, parse_config};
-use super::select::{KUSTOMIZATION_NAMES, Selection, may_hold_crd};
+use super::select::{CODEOWNERS_PATHS, KUSTOMIZATION_NAMES, Selection, may_hold_crd};
 use super::walk::{FileRead, read_text, resolve_in_tree};
 use crate::engine::evaluate::evaluate_change;
 use crate::engine::finding::sort_findings;
@@ -115,6 +115,13 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
             path,
         });
     }
+    // What a PR review needs: manifests, kustomizations, AppProjects and
+    // policies (by the REV config), and the config and CODEOWNERS
+    // themselves (policy changes). Other files are not the engine's.
+    let wanted = |p: &str| sel.wanted(p) || p == CONFIG_PATH || CODEOWNERS_PATHS.contains(&p);
+    raw.retain(|c| {
+        wanted(&c.path) || wanted(&c.old_path) || c.old_mode == GITLINK_MODE || c.new_mode == GITLINK_MODE
+    });
     let base_oid = |c: &RawChange| -> Option<String> {
         if matches!(c.status, 'A' | 'C') {
             return None;
@@ -148,7 +155,7 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
                 FileRead::Text(t) => Some(t),
                 _ => None,
             });
-        let wanted = sel.wanted(&c.path) || c.path == CONFIG_PATH;
+        let wanted = wanted(&c.path);
         let head = if status == ChangeStatus::Removed {
             None
         } else {

@@ -72,6 +72,10 @@ impl Selection {
     }
 }
 
+/// Where GitHub looks for CODEOWNERS (first match wins on GitHub; any of
+/// them changing is a policy change).
+pub const CODEOWNERS_PATHS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
+
 /// A cheap pre-filter for CRD-bearing files: the engine parses them
 /// properly; a file without this text cannot define a CRD.
 pub fn may_hold_crd(text: &str) -> bool {
