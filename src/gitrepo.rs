@@ -29,9 +29,10 @@ pub enum GitError {
     /// The `git` binary could not be started.
     #[error("cannot run git: {0}")]
     Spawn(#[source] std::io::Error),
-    /// The directory is not inside a Git work tree.
-    #[error("{0} is not inside a Git work tree")]
-    NotARepo(PathBuf),
+    /// The directory is not inside a Git work tree (or git refuses it, e.g.
+    /// for dubious ownership); the second field is git's explanation.
+    #[error("{} is not inside a Git work tree{}", .0.display(), if .1.is_empty() { String::new() } else { format!(" (git: {})", .1) })]
+    NotARepo(PathBuf, String),
     /// The revision does not name a commit.
     #[error("{rev:?} does not name a commit in this repository{detail}")]
     BadRevision {
@@ -131,20 +132,26 @@ impl GitRepo {
             dir: dir.to_path_buf(),
             prefix: String::new(),
         };
-        let out = probe.run(&["rev-parse", "--is-inside-work-tree", "--show-prefix"], 64 * 1024);
+        let out = probe.run(
+            &["rev-parse", "--is-inside-work-tree", "--show-prefix"],
+            64 * 1024,
+        );
         match out {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let mut lines = text.lines();
                 if lines.next() != Some("true") {
-                    return Err(GitError::NotARepo(dir.to_path_buf()));
+                    return Err(GitError::NotARepo(dir.to_path_buf(), String::new()));
                 }
                 Ok(GitRepo {
                     dir: dir.to_path_buf(),
                     prefix: lines.next().unwrap_or("").to_owned(),
                 })
             }
-            Err(GitError::Failed { .. }) => Err(GitError::NotARepo(dir.to_path_buf())),
+            Err(GitError::Failed { stderr, .. }) => {
+                let first = stderr.lines().next().unwrap_or("").to_owned();
+                Err(GitError::NotARepo(dir.to_path_buf(), first))
+            }
             Err(e) => Err(e),
         }
     }
@@ -192,14 +199,18 @@ impl GitRepo {
     /// Every file of `commit` under the directory (recursive), with paths
     /// relative to it.
     pub fn ls_tree(&self, commit: &str) -> Result<Vec<TreeEntry>, GitError> {
-        let out = self.run(&["ls-tree", "-r", "-z", "-l", "--full-tree", commit], MAX_LISTING_BYTES);
+        let out = self.run(
+            &["ls-tree", "-r", "-z", "-l", "--full-tree", commit],
+            MAX_LISTING_BYTES,
+        );
         // `--full-tree` lists the whole commit with top-relative paths; we
         // keep what is under our directory and strip the prefix, so a
         // directory with unusual characters needs no pathspec quoting.
         let out = out?;
         let mut entries = Vec::new();
         for rec in split_z(&out) {
-            let (meta, path) = split_once_byte(rec, b'\t').ok_or_else(|| parse_err("ls-tree", rec))?;
+            let (meta, path) =
+                split_once_byte(rec, b'\t').ok_or_else(|| parse_err("ls-tree", rec))?;
             let meta = std::str::from_utf8(meta).map_err(|_| parse_err("ls-tree", rec))?;
             let mut parts = meta.split_whitespace();
             let (Some(mode), Some(_kind), Some(oid), Some(size)) =
@@ -244,16 +255,22 @@ impl GitRepo {
         let mut changes = Vec::new();
         while let Some(head) = recs.next() {
             let head = std::str::from_utf8(head).map_err(|_| parse_err("diff", head))?;
-            let head = head.strip_prefix(':').ok_or_else(|| parse_err("diff", head.as_bytes()))?;
+            let head = head
+                .strip_prefix(':')
+                .ok_or_else(|| parse_err("diff", head.as_bytes()))?;
             let f: Vec<&str> = head.split(' ').collect();
             if f.len() != 5 {
                 return Err(parse_err("diff", head.as_bytes()));
             }
             let status = f[4].chars().next().unwrap_or('X');
-            let first = recs.next().ok_or_else(|| parse_err("diff", head.as_bytes()))?;
+            let first = recs
+                .next()
+                .ok_or_else(|| parse_err("diff", head.as_bytes()))?;
             let first = String::from_utf8_lossy(first).into_owned();
             let (old_path, path) = if matches!(status, 'R' | 'C') {
-                let second = recs.next().ok_or_else(|| parse_err("diff", head.as_bytes()))?;
+                let second = recs
+                    .next()
+                    .ok_or_else(|| parse_err("diff", head.as_bytes()))?;
                 (first, String::from_utf8_lossy(second).into_owned())
             } else {
                 (first.clone(), first)
@@ -273,7 +290,14 @@ impl GitRepo {
     /// Untracked files that are not ignored, under the directory.
     pub fn untracked(&self) -> Result<Vec<String>, GitError> {
         let out = self.run(
-            &["ls-files", "--others", "--exclude-standard", "-z", "--", "."],
+            &[
+                "ls-files",
+                "--others",
+                "--exclude-standard",
+                "-z",
+                "--",
+                ".",
+            ],
             MAX_LISTING_BYTES,
         )?;
         Ok(split_z(&out)
@@ -287,7 +311,9 @@ impl GitRepo {
     /// Files of `commit` under the directory whose content contains `needle`
     /// (a fixed string), relative to the directory.
     pub fn grep_files(&self, commit: &str, needle: &str) -> Result<Vec<String>, GitError> {
-        let args = ["grep", "-l", "-z", "-I", "-F", "-e", needle, commit, "--", "."];
+        let args = [
+            "grep", "-l", "-z", "-I", "-F", "-e", needle, commit, "--", ".",
+        ];
         match self.run(&args, MAX_LISTING_BYTES) {
             Ok(out) => {
                 let want = format!("{commit}:");
@@ -307,7 +333,11 @@ impl GitRepo {
     /// Reads blobs by object id in one `git cat-file --batch` process. Blobs
     /// larger than `max_size` are skipped (streamed to nowhere), so memory
     /// stays bounded by the number of ids times `max_size`.
-    pub fn read_blobs(&self, oids: &[String], max_size: u64) -> Result<HashMap<String, Blob>, GitError> {
+    pub fn read_blobs(
+        &self,
+        oids: &[String],
+        max_size: u64,
+    ) -> Result<HashMap<String, Blob>, GitError> {
         let mut result = HashMap::new();
         if oids.is_empty() {
             return Ok(result);
@@ -325,7 +355,10 @@ impl GitRepo {
             .spawn()
             .map_err(GitError::Spawn)?;
         let mut stdin = child.stdin.take().expect("piped stdin");
-        let requests: Vec<u8> = oids.iter().flat_map(|o| format!("{o}\n").into_bytes()).collect();
+        let requests: Vec<u8> = oids
+            .iter()
+            .flat_map(|o| format!("{o}\n").into_bytes())
+            .collect();
         // Write from a thread: git answers while we are still asking, and a
         // full pipe in both directions would deadlock.
         let writer = std::thread::spawn(move || -> std::io::Result<()> {
@@ -349,7 +382,9 @@ impl GitRepo {
                 let _ = child.wait();
                 return Err(parse_err("cat-file", header.as_bytes()));
             }
-            let size: u64 = f[2].parse().map_err(|_| parse_err("cat-file", header.as_bytes()))?;
+            let size: u64 = f[2]
+                .parse()
+                .map_err(|_| parse_err("cat-file", header.as_bytes()))?;
             if size > max_size || f[1] != "blob" {
                 std::io::copy(&mut (&mut out).take(size + 1), &mut std::io::sink())?;
                 result.insert(oid.clone(), Blob::TooLarge(size));
@@ -501,16 +536,29 @@ mod tests {
         for (url, want) in [
             ("https://github.com/acme/deploy.git", Some("acme/deploy")),
             ("https://github.com/acme/deploy", Some("acme/deploy")),
-            ("https://x-access-token:t@github.com/acme/deploy.git/", Some("acme/deploy")),
+            (
+                "https://x-access-token:t@github.com/acme/deploy.git/",
+                Some("acme/deploy"),
+            ),
             ("git@github.com:acme/deploy.git", Some("acme/deploy")),
-            ("ssh://git@github.com:22/acme/deploy.git", Some("acme/deploy")),
-            ("https://ghe.example.com/api/acme/deploy", Some("acme/deploy")),
+            (
+                "ssh://git@github.com:22/acme/deploy.git",
+                Some("acme/deploy"),
+            ),
+            (
+                "https://ghe.example.com/api/acme/deploy",
+                Some("acme/deploy"),
+            ),
             ("/srv/git/deploy.git", None),
             ("file:///srv/git/deploy.git", None),
             ("deploy", None),
             ("https://github.com/deploy", None),
         ] {
-            assert_eq!(parse_remote_url(url).map(|r| r.0), want.map(str::to_owned), "{url}");
+            assert_eq!(
+                parse_remote_url(url).map(|r| r.0),
+                want.map(str::to_owned),
+                "{url}"
+            );
         }
     }
 
@@ -521,7 +569,10 @@ mod tests {
             prefix: String::new(),
         };
         for rev in ["", "--output=/tmp/x", "-p"] {
-            assert!(matches!(repo.resolve_commit(rev), Err(GitError::BadRevision { .. })));
+            assert!(matches!(
+                repo.resolve_commit(rev),
+                Err(GitError::BadRevision { .. })
+            ));
         }
     }
 }

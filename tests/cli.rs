@@ -56,7 +56,12 @@ fn hits(v: &Value, rule: &str) -> Vec<(String, u64)> {
         .unwrap()
         .iter()
         .filter(|f| f["rule"] == rule)
-        .map(|f| (f["file"].as_str().unwrap().to_owned(), f["line"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -83,7 +88,11 @@ fn git(dir: &Path, args: &[&str]) {
         .env("GIT_COMMITTER_EMAIL", "t@example.com")
         .output()
         .expect("run git");
-    assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 fn git_repo() -> tempfile::TempDir {
@@ -102,13 +111,20 @@ fn clean_tree_exits_0_and_says_where_the_config_came_from() {
     let t = tempfile::tempdir().unwrap();
     write(t.path(), "apps/settings.yaml", CONFIGMAP);
     write(t.path(), "README.md", "# not a manifest: [unclosed\n");
-    fs::write(t.path().join("logo.png"), [0x89, b'P', b'N', b'G', 0xff, 0x00]).unwrap();
+    fs::write(
+        t.path().join("logo.png"),
+        [0x89, b'P', b'N', b'G', 0xff, 0x00],
+    )
+    .unwrap();
     let o = run(t.path(), &["check", "."]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("built-in defaults"), "{out}");
     assert!(out.contains("PASS: 0 errors"), "{out}");
-    assert!(!out.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        !out.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
     let v = json(&run(t.path(), &["check", "--format", "json", "."]));
     assert_eq!(v["summary"]["files"], 1, "only the manifest is read");
     assert_eq!(v["summary"]["objects"], 1);
@@ -120,25 +136,42 @@ fn invalid_yaml_exits_1_at_the_right_line_and_other_files_are_still_evaluated() 
     write(t.path(), "a/dup.yaml", DUPLICATE);
     write(t.path(), "b/broken.yaml", BROKEN);
     write(t.path(), "c/ok.yaml", CONFIGMAP);
-    write(t.path(), "d/multi.yaml", &format!("{CONFIGMAP}---\n{DUPLICATE}"));
+    write(
+        t.path(),
+        "d/multi.yaml",
+        &format!("{CONFIGMAP}---\n{DUPLICATE}"),
+    );
     let o = run(t.path(), &["check", "--format", "json", "."]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let v = json(&o);
     let inv = hits(&v, "invalid-manifest");
     assert!(inv.contains(&("a/dup.yaml".into(), 5)), "{inv:?}");
-    assert!(inv.iter().any(|(f, l)| f == "b/broken.yaml" && *l >= 4), "{inv:?}");
+    assert!(
+        inv.iter().any(|(f, l)| f == "b/broken.yaml" && *l >= 4),
+        "{inv:?}"
+    );
     // The second document of multi.yaml starts on line 9; its duplicate is line 13.
     assert!(inv.contains(&("d/multi.yaml".into(), 13)), "{inv:?}");
     assert!(!files_with_findings(&v).contains(&"c/ok.yaml".to_owned()));
     assert_eq!(v["summary"]["files"], 4);
-    assert!(v["summary"]["objects"].as_u64().unwrap() >= 2, "objects before and after errors count");
+    assert!(
+        v["summary"]["objects"].as_u64().unwrap() >= 2,
+        "objects before and after errors count"
+    );
 
     // Text output: grouped by file, `file:line rule`, a fix hint, a summary.
     let o = run(t.path(), &["check", "."]);
     assert_eq!(code(&o), 1);
     let out = stdout(&o);
-    assert!(out.contains("\na/dup.yaml\n  a/dup.yaml:5 invalid-manifest [error] "), "{out}");
-    assert_eq!(out.matches("  invalid-manifest: ").count(), 1, "one hint per rule: {out}");
+    assert!(
+        out.contains("\na/dup.yaml\n  a/dup.yaml:5 invalid-manifest [error] "),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("  invalid-manifest: ").count(),
+        1,
+        "one hint per rule: {out}"
+    );
     assert!(out.contains("FAIL: "), "{out}");
 }
 
@@ -160,7 +193,11 @@ fn bad_config_exits_2_naming_file_and_line() {
     assert!(stdout(&o).is_empty(), "no report on a config error");
 
     // Wrong type, through --config.
-    write(t.path(), "other.yml", "reviews:\n  required_approvals: many\n");
+    write(
+        t.path(),
+        "other.yml",
+        "reviews:\n  required_approvals: many\n",
+    );
     let o = run(t.path(), &["check", "--config", "other.yml", "apps"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("other.yml:2:"), "{}", stderr(&o));
@@ -173,17 +210,32 @@ fn bad_config_exits_2_naming_file_and_line() {
 #[test]
 fn config_under_path_is_used_and_named() {
     let t = tempfile::tempdir().unwrap();
-    write(t.path(), "repo/.github/gitops-guard.yml", "manifests:\n  paths: ['apps/**/*.yaml']\n");
+    write(
+        t.path(),
+        "repo/.github/gitops-guard.yml",
+        "manifests:\n  paths: ['apps/**/*.yaml']\n",
+    );
     write(t.path(), "repo/apps/settings.yaml", CONFIGMAP);
     write(t.path(), "repo/scratch/junk.yaml", DUPLICATE);
     let o = run(t.path(), &["check", "--format", "json", "repo"]);
-    assert_eq!(code(&o), 0, "scratch/ is not a manifest path: {}", stdout(&o));
+    assert_eq!(
+        code(&o),
+        0,
+        "scratch/ is not a manifest path: {}",
+        stdout(&o)
+    );
     let v = json(&o);
     assert_eq!(v["summary"]["config"][0], "repo/.github/gitops-guard.yml");
     // Without the config the scratch file is a manifest.
-    let o = run(t.path(), &["check", "--config", "/dev/null", "--format", "json", "repo"]);
+    let o = run(
+        t.path(),
+        &["check", "--config", "/dev/null", "--format", "json", "repo"],
+    );
     assert_eq!(code(&o), 1);
-    assert_eq!(hits(&json(&o), "invalid-manifest"), [("scratch/junk.yaml".to_owned(), 5)]);
+    assert_eq!(
+        hits(&json(&o), "invalid-manifest"),
+        [("scratch/junk.yaml".to_owned(), 5)]
+    );
 }
 
 #[test]
@@ -194,7 +246,10 @@ fn missing_path_and_usage_errors_exit_2() {
     assert!(stderr(&o).contains("does-not-exist"));
     assert_eq!(code(&run(t.path(), &["check"])), 2);
     assert_eq!(code(&run(t.path(), &["check", "--format", "xml", "."])), 2);
-    assert_eq!(code(&run(t.path(), &["check", "--repo", "not-a-repo-name", "."])), 2);
+    assert_eq!(
+        code(&run(t.path(), &["check", "--repo", "not-a-repo-name", "."])),
+        2
+    );
     assert_eq!(code(&run(t.path(), &["frobnicate"])), 2);
     assert_eq!(code(&run(t.path(), &["--help"])), 0);
 }
@@ -217,7 +272,11 @@ fn serve_and_check_pr_are_placeholders() {
 fn json_has_the_contract_shape() {
     let t = tempfile::tempdir().unwrap();
     write(t.path(), "x.yaml", DUPLICATE);
-    write(t.path(), "y.json", "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"j\"}}");
+    write(
+        t.path(),
+        "y.json",
+        "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"j\"}}",
+    );
     let o = run(t.path(), &["check", "--format", "json", "."]);
     assert_eq!(code(&o), 1);
     let v = json(&o);
@@ -225,16 +284,36 @@ fn json_has_the_contract_shape() {
     assert_eq!(top, ["findings", "summary"]);
     for f in v["findings"].as_array().unwrap() {
         let keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["rule", "severity", "file", "line", "kind", "name", "namespace", "message"]);
+        assert_eq!(
+            keys,
+            [
+                "rule",
+                "severity",
+                "file",
+                "line",
+                "kind",
+                "name",
+                "namespace",
+                "message"
+            ]
+        );
         assert!(["error", "warning", "notice"].contains(&f["severity"].as_str().unwrap()));
         assert!(f["line"].as_u64().unwrap() >= 1);
     }
     let s = &v["summary"];
     let n = v["findings"].as_array().unwrap().len() as u64;
     assert_eq!(s["findings"], n);
-    let by_sev: u64 = ["error", "warning", "notice"].iter().map(|k| s["by_severity"][k].as_u64().unwrap()).sum();
+    let by_sev: u64 = ["error", "warning", "notice"]
+        .iter()
+        .map(|k| s["by_severity"][k].as_u64().unwrap())
+        .sum();
     assert_eq!(by_sev, n);
-    let by_rule: u64 = s["by_rule"].as_object().unwrap().values().map(|c| c.as_u64().unwrap()).sum();
+    let by_rule: u64 = s["by_rule"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
     assert_eq!(by_rule, n);
     assert_eq!(s["exit_status"], 1);
     assert_eq!(s["files"], 2);
@@ -269,14 +348,22 @@ fn symlinks_leaving_the_tree_are_reported_not_followed() {
     write(t.path(), "repo/apps/real.yaml", CONFIGMAP);
     #[cfg(unix)]
     {
-        std::os::unix::fs::symlink(outside.path().join("evil.yaml"), t.path().join("repo/apps/link.yaml")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("evil.yaml"),
+            t.path().join("repo/apps/link.yaml"),
+        )
+        .unwrap();
         std::os::unix::fs::symlink("real.yaml", t.path().join("repo/apps/inside.yaml")).unwrap();
     }
     let o = run(t.path(), &["check", "--format", "json", "repo"]);
     assert_eq!(code(&o), 1);
     let v = json(&o);
     let inv = hits(&v, "invalid-manifest");
-    assert_eq!(inv, [("apps/link.yaml".to_owned(), 1)], "the target's duplicate key is never read");
+    assert_eq!(
+        inv,
+        [("apps/link.yaml".to_owned(), 1)],
+        "the target's duplicate key is never read"
+    );
     // The in-tree link is read as its target: three manifest files.
     assert_eq!(v["summary"]["files"], 3);
 }
@@ -293,17 +380,31 @@ fn several_paths_are_shown_from_where_the_user_stands() {
     assert_eq!(v["summary"]["config"].as_array().unwrap().len(), 2);
     // A single file keeps the path as given.
     let o = run(t.path(), &["check", "--format", "json", "one/x.yaml"]);
-    assert_eq!(hits(&json(&o), "invalid-manifest"), [("one/x.yaml".to_owned(), 5)]);
+    assert_eq!(
+        hits(&json(&o), "invalid-manifest"),
+        [("one/x.yaml".to_owned(), 5)]
+    );
 }
 
 #[test]
 fn repository_defaults_to_the_origin_remote() {
     let t = git_repo();
     write(t.path(), "apps/settings.yaml", CONFIGMAP);
-    git(t.path(), &["remote", "add", "origin", "git@github.com:acme/payments-deploy.git"]);
+    git(
+        t.path(),
+        &[
+            "remote",
+            "add",
+            "origin",
+            "git@github.com:acme/payments-deploy.git",
+        ],
+    );
     let v = json(&run(t.path(), &["check", "--format", "json", "."]));
     assert_eq!(v["summary"]["repository"], "acme/payments-deploy");
-    let v = json(&run(t.path(), &["check", "--format", "json", "--repo", "other/name", "."]));
+    let v = json(&run(
+        t.path(),
+        &["check", "--format", "json", "--repo", "other/name", "."],
+    ));
     assert_eq!(v["summary"]["repository"], "other/name");
 }
 
@@ -329,11 +430,20 @@ fn base_mode_reports_changed_files_only() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let v = json(&o);
     let files = files_with_findings(&v);
-    assert!(files.contains(&"apps/modified.yaml".to_owned()), "{files:?}");
+    assert!(
+        files.contains(&"apps/modified.yaml".to_owned()),
+        "{files:?}"
+    );
     assert!(files.contains(&"apps/renamed.yaml".to_owned()), "{files:?}");
     assert!(files.contains(&"apps/new.yaml".to_owned()), "{files:?}");
-    assert!(!files.contains(&"apps/unchanged.yaml".to_owned()), "{files:?}");
-    assert!(!files.iter().any(|f| f.starts_with("ignored/")), "{files:?}");
+    assert!(
+        !files.contains(&"apps/unchanged.yaml".to_owned()),
+        "{files:?}"
+    );
+    assert!(
+        !files.iter().any(|f| f.starts_with("ignored/")),
+        "{files:?}"
+    );
     assert!(hits(&v, "invalid-manifest").contains(&("apps/modified.yaml".into(), 5)));
     assert_eq!(v["summary"]["base"]["rev"], "HEAD");
     assert_eq!(v["summary"]["base"]["commit"].as_str().unwrap().len(), 40);
@@ -358,7 +468,11 @@ fn base_mode_reads_the_config_at_rev_not_from_the_work_tree() {
     write(r, ".github/gitops-guard.yml", "version: 1\n");
     write(r, "apps/settings.yaml", CONFIGMAP);
     commit_all(r, "base");
-    write(r, ".github/gitops-guard.yml", "version: 1\nloosen_everything: true\n");
+    write(
+        r,
+        ".github/gitops-guard.yml",
+        "version: 1\nloosen_everything: true\n",
+    );
     write(r, "apps/settings.yaml", DUPLICATE);
     let o = run(r, &["check", "--base", "HEAD", "--format", "json", "."]);
     assert_eq!(code(&o), 1, "config from REV is valid: {}", stderr(&o));
@@ -385,16 +499,30 @@ fn base_mode_reads_the_config_at_rev_not_from_the_work_tree() {
     // manifests, so a new broken file elsewhere is not a manifest.
     let t = git_repo();
     let r = t.path();
-    write(r, ".github/gitops-guard.yml", "manifests:\n  paths: ['apps/**']\n");
+    write(
+        r,
+        ".github/gitops-guard.yml",
+        "manifests:\n  paths: ['apps/**']\n",
+    );
     write(r, "apps/settings.yaml", CONFIGMAP);
     commit_all(r, "base");
-    write(r, ".github/gitops-guard.yml", "manifests:\n  paths: ['**']\n");
+    write(
+        r,
+        ".github/gitops-guard.yml",
+        "manifests:\n  paths: ['**']\n",
+    );
     write(r, "docs/example.yaml", DUPLICATE);
     write(r, "apps/new.yaml", DUPLICATE);
-    let v = json(&run(r, &["check", "--base", "HEAD", "--format", "json", "."]));
+    let v = json(&run(
+        r,
+        &["check", "--base", "HEAD", "--format", "json", "."],
+    ));
     let files = files_with_findings(&v);
     assert!(files.contains(&"apps/new.yaml".to_owned()), "{files:?}");
-    assert!(!files.contains(&"docs/example.yaml".to_owned()), "{files:?}");
+    assert!(
+        !files.contains(&"docs/example.yaml".to_owned()),
+        "{files:?}"
+    );
 }
 
 #[test]
@@ -406,12 +534,19 @@ fn base_mode_in_a_subdirectory_uses_paths_relative_to_it() {
     commit_all(r, "base");
     write(r, "deploy/apps/a.yaml", DUPLICATE);
     write(r, "other/b.yaml", DUPLICATE);
-    let o = run(r, &["check", "--base", "HEAD", "--format", "json", "deploy"]);
+    let o = run(
+        r,
+        &["check", "--base", "HEAD", "--format", "json", "deploy"],
+    );
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(files_with_findings(&json(&o)), ["apps/a.yaml"]);
     // SARIF paths are repository paths, for code scanning.
-    let v = json(&run(r, &["check", "--base", "HEAD", "--format", "sarif", "deploy"]));
-    let uri = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+    let v = json(&run(
+        r,
+        &["check", "--base", "HEAD", "--format", "sarif", "deploy"],
+    ));
+    let uri =
+        &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
     assert_eq!(uri, "deploy/apps/a.yaml");
 }
 
@@ -421,7 +556,11 @@ fn base_mode_errors_exit_2() {
     write(t.path(), "a.yaml", CONFIGMAP);
     let o = run(t.path(), &["check", "--base", "HEAD", "."]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("not inside a Git work tree"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not inside a Git work tree"),
+        "{}",
+        stderr(&o)
+    );
 
     let g = git_repo();
     write(g.path(), "a.yaml", CONFIGMAP);
@@ -429,7 +568,11 @@ fn base_mode_errors_exit_2() {
     for rev in ["no-such-branch", "--output=/tmp/gitops-guard-pwned"] {
         let o = run(g.path(), &["check", &format!("--base={rev}"), "."]);
         assert_eq!(code(&o), 2, "{rev}");
-        assert!(stderr(&o).contains("does not name a commit"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("does not name a commit"),
+            "{}",
+            stderr(&o)
+        );
     }
     assert!(!Path::new("/tmp/gitops-guard-pwned").exists());
     let o = run(g.path(), &["check", "--base", "HEAD", "a.yaml"]);

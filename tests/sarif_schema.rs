@@ -12,7 +12,8 @@ use gitops_guard::report::summary::RunInfo;
 use serde_json::Value;
 
 fn schema() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif/sarif-schema-2.1.0.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif/sarif-schema-2.1.0.json");
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(
         schema["id"],
@@ -31,7 +32,11 @@ fn assert_valid(v: &Value) {
         .iter_errors(v)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "SARIF does not validate:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "SARIF does not validate:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// The schema declares `artifactLocation.uri` as `format: uri-reference`,
@@ -65,25 +70,54 @@ fn assert_github_accepts(v: &Value) {
         ids.dedup();
         assert_eq!(ids.len(), n, "rule ids are unique");
         for r in rules {
-            assert!(r["shortDescription"]["text"].as_str().is_some_and(|s| !s.is_empty()));
-            assert!(r["fullDescription"]["text"].as_str().is_some_and(|s| !s.is_empty()));
+            assert!(
+                r["shortDescription"]["text"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty())
+            );
+            assert!(
+                r["fullDescription"]["text"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty())
+            );
             assert!(r["help"]["text"].as_str().is_some_and(|s| !s.is_empty()));
-            assert!(r["help"]["markdown"].as_str().is_some_and(|s| !s.is_empty()));
-            assert!(["error", "warning", "note"].contains(&r["defaultConfiguration"]["level"].as_str().unwrap()));
+            assert!(
+                r["help"]["markdown"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty())
+            );
+            assert!(
+                ["error", "warning", "note"]
+                    .contains(&r["defaultConfiguration"]["level"].as_str().unwrap())
+            );
             let tags = r["properties"]["tags"].as_array().unwrap();
             assert!(tags.len() <= 20 && tags.iter().any(|t| t == "security"));
-            let sev: f64 = r["properties"]["security-severity"].as_str().unwrap().parse().unwrap();
+            let sev: f64 = r["properties"]["security-severity"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert!((0.0..=10.0).contains(&sev));
-            assert!(["very-high", "high", "medium", "low"].contains(&r["properties"]["precision"].as_str().unwrap()));
+            assert!(
+                ["very-high", "high", "medium", "low"]
+                    .contains(&r["properties"]["precision"].as_str().unwrap())
+            );
         }
         let results = run["results"].as_array().unwrap();
         assert!(results.len() <= MAX_RESULTS);
         for res in results {
             let id = res["ruleId"].as_str().unwrap();
             let i = res["ruleIndex"].as_u64().unwrap() as usize;
-            assert_eq!(rules[i]["id"], id, "ruleIndex points at the ruleId's descriptor");
+            assert_eq!(
+                rules[i]["id"], id,
+                "ruleIndex points at the ruleId's descriptor"
+            );
             assert!(["error", "warning", "note"].contains(&res["level"].as_str().unwrap()));
-            assert!(res["message"]["text"].as_str().is_some_and(|s| !s.is_empty()));
+            assert!(
+                res["message"]["text"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty())
+            );
             let locs = res["locations"].as_array().unwrap();
             assert!(!locs.is_empty() && locs.len() <= 1000);
             let pl = &locs[0]["physicalLocation"];
@@ -91,7 +125,11 @@ fn assert_github_accepts(v: &Value) {
             assert!(!uri.is_empty() && !uri.starts_with('/'));
             assert!(is_uri_reference(uri), "{uri} is not a URI reference");
             assert!(pl["region"]["startLine"].as_u64().unwrap() >= 1);
-            assert!(res["partialFingerprints"].as_object().is_some_and(|m| !m.is_empty()));
+            assert!(
+                res["partialFingerprints"]
+                    .as_object()
+                    .is_some_and(|m| !m.is_empty())
+            );
         }
     }
 }
@@ -105,17 +143,51 @@ fn finding(rule: &str, sev: Severity, file: &str, line: u32) -> Finding {
 #[test]
 fn library_output_validates_for_every_rule_and_odd_input() {
     let rules = [
-        "host-process", "host-namespaces", "privileged", "capabilities", "host-path", "host-ports",
-        "apparmor", "selinux", "proc-mount", "seccomp", "sysctls", "volume-types",
-        "privilege-escalation", "run-as-non-root", "run-as-user", "image-tag", "image-registry",
-        "tenant-namespace", "tenant-cluster-resource", "tenant-kind", "tenant-source-repo",
-        "unbound-path", "gitops-resource", "appproject-wildcard", "auto-sync", "argocd-anonymous",
-        "argocd-rbac", "flux-service-account", "flux-cross-namespace", "rbac-escalation",
-        "plaintext-secret", "invalid-manifest", "unrendered-template", "policy-change",
-        "critical-deletion", "kyverno/block-privileged/no-privileged", "some-future-rule",
+        "host-process",
+        "host-namespaces",
+        "privileged",
+        "capabilities",
+        "host-path",
+        "host-ports",
+        "apparmor",
+        "selinux",
+        "proc-mount",
+        "seccomp",
+        "sysctls",
+        "volume-types",
+        "privilege-escalation",
+        "run-as-non-root",
+        "run-as-user",
+        "image-tag",
+        "image-registry",
+        "tenant-namespace",
+        "tenant-cluster-resource",
+        "tenant-kind",
+        "tenant-source-repo",
+        "unbound-path",
+        "gitops-resource",
+        "appproject-wildcard",
+        "auto-sync",
+        "argocd-anonymous",
+        "argocd-rbac",
+        "flux-service-account",
+        "flux-cross-namespace",
+        "rbac-escalation",
+        "plaintext-secret",
+        "invalid-manifest",
+        "unrendered-template",
+        "policy-change",
+        "critical-deletion",
+        "kyverno/block-privileged/no-privileged",
+        "some-future-rule",
     ];
     let sevs = [Severity::Error, Severity::Warning, Severity::Notice];
-    let files = ["prod/app.yaml", "dir with space/a#b?.yaml", "ünïcode/%x.yml", "a:b.json"];
+    let files = [
+        "prod/app.yaml",
+        "dir with space/a#b?.yaml",
+        "ünïcode/%x.yml",
+        "a:b.json",
+    ];
     let mut ev = Evaluation::default();
     for (i, rule) in rules.iter().enumerate() {
         let mut f = finding(rule, sevs[i % 3], files[i % files.len()], (i as u32) % 4);
@@ -139,7 +211,11 @@ fn library_output_validates_for_every_rule_and_odd_input() {
     assert_eq!(results.len(), ev.findings.len());
     let mut fps: Vec<&str> = results
         .iter()
-        .map(|r| r["partialFingerprints"][sarif::FINGERPRINT_KEY].as_str().unwrap())
+        .map(|r| {
+            r["partialFingerprints"][sarif::FINGERPRINT_KEY]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     fps.sort_unstable();
     fps.dedup();
@@ -158,16 +234,29 @@ fn empty_run_validates() {
 fn too_many_results_are_cut_to_githubs_limit_keeping_errors() {
     let mut ev = Evaluation::default();
     for i in 0..(MAX_RESULTS + 10) {
-        ev.findings.push(finding("seccomp", Severity::Notice, "a.yaml", (i % 1000) as u32 + 1));
+        ev.findings.push(finding(
+            "seccomp",
+            Severity::Notice,
+            "a.yaml",
+            (i % 1000) as u32 + 1,
+        ));
     }
-    ev.findings.push(finding("privileged", Severity::Error, "z.yaml", 1));
+    ev.findings
+        .push(finding("privileged", Severity::Error, "z.yaml", 1));
     let v = sarif::to_value(&ev, &RunInfo::default());
     assert_github_accepts(&v);
     let results = v["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), MAX_RESULTS);
     assert!(results.iter().any(|r| r["ruleId"] == "privileged"));
-    let notes = v["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n["message"]["text"].as_str().unwrap().contains("11 less severe findings omitted")));
+    let notes = v["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(notes.iter().any(|n| {
+        n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("11 less severe findings omitted")
+    }));
 }
 
 #[test]
@@ -188,7 +277,11 @@ fn binary_output_validates() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("dir with space");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("dup.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n").unwrap();
+    std::fs::write(
+        dir.join("dup.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n",
+    )
+    .unwrap();
     std::fs::write(t.path().join("broken.yaml"), "a: [\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gitops-guard"))
         .args(["check", "--format", "sarif", "."])

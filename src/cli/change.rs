@@ -31,7 +31,12 @@ const SYMLINK_MODE: &str = "120000";
 const GITLINK_MODE: &str = "160000";
 
 /// Evaluates the change from `rev` to the work tree under `root`.
-pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> anyhow::Result<Outcome> {
+pub fn evaluate(
+    root: &Path,
+    rev: &str,
+    args: &CheckArgs,
+    today: NaiveDate,
+) -> anyhow::Result<Outcome> {
     let given = normalize_display(root);
     let git = GitRepo::open(root).map_err(|e| anyhow::anyhow!("{e} (--base needs one)"))?;
     let sha = git.resolve_commit(rev)?;
@@ -43,7 +48,8 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
 
     // ---- trusted inputs, from REV ----
     let base_tree = git.ls_tree(&sha)?;
-    let by_path: HashMap<&str, &TreeEntry> = base_tree.iter().map(|e| (e.path.as_str(), e)).collect();
+    let by_path: HashMap<&str, &TreeEntry> =
+        base_tree.iter().map(|e| (e.path.as_str(), e)).collect();
     let cfg_display = if given.is_empty() {
         CONFIG_PATH.to_owned()
     } else {
@@ -51,7 +57,9 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
     };
     let found = match by_path.get(CONFIG_PATH) {
         None => None,
-        Some(e) if !e.is_file() => bail!("{short}:{cfg_display}: the config at {rev} is not a regular file"),
+        Some(e) if !e.is_file() => {
+            bail!("{short}:{cfg_display}: the config at {rev} is not a regular file")
+        }
         Some(e) => {
             let blobs = git.read_blobs(std::slice::from_ref(&e.oid), MAX_CONFIG_BYTES as u64)?;
             match blobs.get(&e.oid) {
@@ -68,7 +76,9 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
             Ok(c) => (c, format!("{cfg_display} at {rev} ({short})")),
             Err(errors) => bail!("invalid config at {rev}:\n  {}", errors.join("\n  ")),
         },
-        (cfg, found) => choose_config(cfg.as_deref(), found, &format!("no {cfg_display} at {rev}"))?,
+        (cfg, found) => {
+            choose_config(cfg.as_deref(), found, &format!("no {cfg_display} at {rev}"))?
+        }
     };
     let sel = Selection::new(&config);
     let crd_files: BTreeSet<String> = git
@@ -120,7 +130,10 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
     // themselves (policy changes). Other files are not the engine's.
     let wanted = |p: &str| sel.wanted(p) || p == CONFIG_PATH || CODEOWNERS_PATHS.contains(&p);
     raw.retain(|c| {
-        wanted(&c.path) || wanted(&c.old_path) || c.old_mode == GITLINK_MODE || c.new_mode == GITLINK_MODE
+        wanted(&c.path)
+            || wanted(&c.old_path)
+            || c.old_mode == GITLINK_MODE
+            || c.new_mode == GITLINK_MODE
     });
     let base_oid = |c: &RawChange| -> Option<String> {
         if matches!(c.status, 'A' | 'C') {
@@ -130,7 +143,10 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
             return c.old_mode.starts_with("100").then(|| c.old_oid.clone());
         }
         // Unmerged entries carry no ids: look the path up at REV.
-        by_path.get(c.old_path.as_str()).filter(|e| e.is_file()).map(|e| e.oid.clone())
+        by_path
+            .get(c.old_path.as_str())
+            .filter(|e| e.is_file())
+            .map(|e| e.oid.clone())
     };
     let oids: Vec<String> = raw.iter().filter_map(base_oid).collect();
     let base_blobs = git.read_blobs(&oids, limit as u64)?;
@@ -138,7 +154,10 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
     let mut changed = Vec::new();
     for c in &raw {
         if c.old_mode == GITLINK_MODE || c.new_mode == GITLINK_MODE {
-            notes.push(format!("{}: submodule changed; its content is not evaluated", c.path));
+            notes.push(format!(
+                "{}: submodule changed; its content is not evaluated",
+                c.path
+            ));
             continue;
         }
         let status = match c.status {
@@ -146,7 +165,10 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
             'M' | 'T' | 'U' => ChangeStatus::Modified,
             'D' => ChangeStatus::Removed,
             'R' => ChangeStatus::Renamed,
-            other => bail!("git reported an unknown change status {other:?} for {}", c.path),
+            other => bail!(
+                "git reported an unknown change status {other:?} for {}",
+                c.path
+            ),
         };
         let base = base_oid(c)
             .and_then(|o| base_blobs.get(&o))
@@ -160,7 +182,9 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
             None
         } else {
             match resolve_in_tree(&canon, &c.path) {
-                Ok(Some(p)) => match read_text(&p, limit).with_context(|| format!("{}: cannot read", c.path))? {
+                Ok(Some(p)) => match read_text(&p, limit)
+                    .with_context(|| format!("{}: cannot read", c.path))?
+                {
                     FileRead::Text(t) => Some(t),
                     other => {
                         if wanted {
@@ -178,7 +202,10 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
             }
         };
         if c.new_mode == SYMLINK_MODE && head.is_some() {
-            notes.push(format!("{}: symlink inside the tree, evaluated as its target's content", c.path));
+            notes.push(format!(
+                "{}: symlink inside the tree, evaluated as its target's content",
+                c.path
+            ));
         }
         changed.push(ChangedFile {
             path: c.path.clone(),
@@ -204,7 +231,11 @@ pub fn evaluate(root: &Path, rev: &str, args: &CheckArgs, today: NaiveDate) -> a
     let mut head_context = Vec::new();
     for d in &dirs {
         for name in KUSTOMIZATION_NAMES {
-            let rel = if d.is_empty() { name.to_owned() } else { format!("{d}/{name}") };
+            let rel = if d.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{d}/{name}")
+            };
             if let Ok(Some(p)) = resolve_in_tree(&canon, &rel)
                 && let Ok(FileRead::Text(t)) = read_text(&p, limit)
             {

@@ -68,7 +68,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
             outcome.display_prefix = dir_prefix(&given);
         }
         if multi {
-            outcome.config_source = format!("{}: {}", display_or_dot(&given), outcome.config_source);
+            outcome.config_source =
+                format!("{}: {}", display_or_dot(&given), outcome.config_source);
         }
         outcomes.push(outcome);
     }
@@ -80,7 +81,10 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         Format::Sarif => sarif::render(&ev, &info),
     };
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         // A closed pipe (`| head`) is not a reason to change the verdict.
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e).context("writing output");
@@ -104,12 +108,13 @@ fn merge(outcomes: Vec<Outcome>, sarif_paths: bool) -> (Evaluation, RunInfo) {
             (Some(p), true) => p.clone(),
             _ => o.display_prefix.clone(),
         };
-        ev.findings.extend(o.evaluation.findings.into_iter().map(|mut f| {
-            if !prefix.is_empty() {
-                f.file = format!("{prefix}{}", f.file);
-            }
-            f
-        }));
+        ev.findings
+            .extend(o.evaluation.findings.into_iter().map(|mut f| {
+                if !prefix.is_empty() {
+                    f.file = format!("{prefix}{}", f.file);
+                }
+                f
+            }));
         ev.stats.files += o.evaluation.stats.files;
         ev.stats.objects += o.evaluation.stats.objects;
         ev.stats.bytes += o.evaluation.stats.bytes;
@@ -140,7 +145,11 @@ pub fn normalize_display(p: &Path) -> String {
         }
     }
     let joined = parts.join("/");
-    if absolute { format!("/{joined}") } else { joined }
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
 
 fn dir_prefix(given: &str) -> String {
@@ -170,14 +179,21 @@ pub fn choose_config(
                 .with_context(|| format!("{name}: cannot read config"))?
             {
                 FileRead::Text(t) => t,
-                FileRead::TooLarge(n) => bail!("{name}: config is {n} bytes, more than {MAX_CONFIG_BYTES}"),
+                FileRead::TooLarge(n) => {
+                    bail!("{name}: config is {n} bytes, more than {MAX_CONFIG_BYTES}")
+                }
                 FileRead::NotUtf8 => bail!("{name}: config is not UTF-8"),
             };
             (name, text)
         }
         None => match found {
             Some(f) => f,
-            None => return Ok((Config::default(), format!("built-in defaults ({default_note})"))),
+            None => {
+                return Ok((
+                    Config::default(),
+                    format!("built-in defaults ({default_note})"),
+                ));
+            }
         },
     };
     match parse_config(&name, &text) {
@@ -189,8 +205,10 @@ pub fn choose_config(
 /// The repository: `--repo`, else the `origin` remote of the Git work tree
 /// containing `dir`.
 pub fn repo_for(arg: Option<&RepoName>, git: Option<&GitRepo>) -> Option<RepoName> {
-    arg.cloned()
-        .or_else(|| git.and_then(GitRepo::origin_url).and_then(|u| parse_remote_url(&u)))
+    arg.cloned().or_else(|| {
+        git.and_then(GitRepo::origin_url)
+            .and_then(|u| parse_remote_url(&u))
+    })
 }
 
 /// An `invalid-manifest` error the CLI itself raises (unreadable files).
@@ -200,7 +218,11 @@ pub fn input_error(rel: &str, message: String) -> Finding {
 
 /// Turns a walk problem into a finding or a note. `wanted` says whether
 /// the path would have been read.
-pub fn problem_finding(p: &Problem, wanted: &dyn Fn(&str) -> bool, notes: &mut Vec<String>) -> Option<Finding> {
+pub fn problem_finding(
+    p: &Problem,
+    wanted: &dyn Fn(&str) -> bool,
+    notes: &mut Vec<String>,
+) -> Option<Finding> {
     match p {
         Problem::OutOfTree { rel, target } => Some(input_error(
             rel,
@@ -208,12 +230,14 @@ pub fn problem_finding(p: &Problem, wanted: &dyn Fn(&str) -> bool, notes: &mut V
                 "symlink to {target:?} points outside the repository tree and was not followed; Argo CD refuses repositories with out-of-bounds symlinks"
             ),
         )),
-        Problem::Dangling { rel } if wanted(rel) => {
-            Some(input_error(rel, "dangling symlink: the manifest cannot be read".into()))
-        }
-        Problem::Special { rel } if wanted(rel) => {
-            Some(input_error(rel, "not a regular file: cannot be read as a manifest".into()))
-        }
+        Problem::Dangling { rel } if wanted(rel) => Some(input_error(
+            rel,
+            "dangling symlink: the manifest cannot be read".into(),
+        )),
+        Problem::Special { rel } if wanted(rel) => Some(input_error(
+            rel,
+            "not a regular file: cannot be read as a manifest".into(),
+        )),
         Problem::Cycle { rel } => {
             notes.push(format!("{rel}: symlink loop not followed"));
             None
@@ -245,14 +269,19 @@ fn evaluate_dir(root: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Resu
     let given = normalize_display(root);
     let cfg_display = format!("{}{CONFIG_PATH}", dir_prefix(&given));
     let found = match resolve_in_tree(&canon, CONFIG_PATH) {
-        Ok(Some(p)) => match read_text(&p, MAX_CONFIG_BYTES).with_context(|| format!("{cfg_display}: cannot read"))? {
+        Ok(Some(p)) => match read_text(&p, MAX_CONFIG_BYTES)
+            .with_context(|| format!("{cfg_display}: cannot read"))?
+        {
             FileRead::Text(t) => Some((cfg_display.clone(), t)),
             _ => bail!("{cfg_display}: config is too large or not UTF-8"),
         },
         Ok(None) => None,
-        Err(_) => bail!("{cfg_display}: config is a symlink leaving the tree or dangling; refusing it"),
+        Err(_) => {
+            bail!("{cfg_display}: config is a symlink leaving the tree or dangling; refusing it")
+        }
     };
-    let (config, source) = choose_config(args.config.as_deref(), found, &format!("no {cfg_display}"))?;
+    let (config, source) =
+        choose_config(args.config.as_deref(), found, &format!("no {cfg_display}"))?;
     let git = GitRepo::open(root).ok();
     let repo = repo_for(args.repo.as_ref(), git.as_ref());
 
@@ -272,7 +301,8 @@ fn evaluate_dir(root: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Resu
         if !sel.wanted(&wf.rel) {
             continue;
         }
-        let read = read_text(&wf.path, limit).with_context(|| format!("{}: cannot read", wf.rel))?;
+        let read =
+            read_text(&wf.path, limit).with_context(|| format!("{}: cannot read", wf.rel))?;
         let FileRead::Text(text) = read else {
             cli_findings.extend(unreadable(&wf.rel, &read, limit));
             continue;
@@ -321,9 +351,18 @@ fn evaluate_file(path: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Res
             .unwrap_or_default();
         let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let prefix = given.strip_suffix(&name).unwrap_or("").to_owned();
-        (name, prefix, if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent })
+        (
+            name,
+            prefix,
+            if parent.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                parent
+            },
+        )
     };
-    let (config, source) = choose_config(args.config.as_deref(), None, "PATH is a file; use --config")?;
+    let (config, source) =
+        choose_config(args.config.as_deref(), None, "PATH is a file; use --config")?;
     let git = GitRepo::open(&dir).ok();
     let repo = repo_for(args.repo.as_ref(), git.as_ref());
     let limit = Limits::default().max_bytes;
@@ -390,7 +429,13 @@ mod tests {
             repo_prefix: repo_prefix.map(str::to_owned),
             display_prefix: prefix.into(),
         };
-        let (ev, info) = merge(vec![mk("b.yaml", "y/", None), mk("a.yaml", "x/", Some("deploy/x/"))], false);
+        let (ev, info) = merge(
+            vec![
+                mk("b.yaml", "y/", None),
+                mk("a.yaml", "x/", Some("deploy/x/")),
+            ],
+            false,
+        );
         let files: Vec<&str> = ev.findings.iter().map(|f| f.file.as_str()).collect();
         assert_eq!(files, ["x/a.yaml", "y/b.yaml"]);
         assert_eq!(info.config_sources.len(), 2);

@@ -47,7 +47,10 @@ pub fn parse_config(file: &str, text: &str) -> Result<Config, Vec<String>> {
     };
     let mut errors = Vec::new();
     if config.version != 1 {
-        errors.push(format!("{file}: version: unsupported config version {} (only 1 exists)", config.version));
+        errors.push(format!(
+            "{file}: version: unsupported config version {} (only 1 exists)",
+            config.version
+        ));
     }
     let globs: [(&str, &[String]); 4] = [
         ("manifests.paths", &config.manifests.paths),
@@ -65,11 +68,17 @@ pub fn parse_config(file: &str, text: &str) -> Result<Config, Vec<String>> {
     for (i, b) in config.tenants.bindings.iter().enumerate() {
         for g in &b.paths {
             if let Err(e) = super::select::glob(g) {
-                errors.push(format!("{file}: tenants.bindings[{i}].paths: bad glob {g:?}: {e}"));
+                errors.push(format!(
+                    "{file}: tenants.bindings[{i}].paths: bad glob {g:?}: {e}"
+                ));
             }
         }
     }
-    if errors.is_empty() { Ok(config) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(errors)
+    }
 }
 
 /// serde-saphyr appends ` at line L column C` to plain messages; we already
@@ -88,16 +97,30 @@ mod tests {
     #[test]
     fn empty_and_valid_configs() {
         assert_eq!(parse_config("c.yml", "").unwrap(), Config::default());
-        assert_eq!(parse_config("c.yml", "# nothing\n---\n").unwrap(), Config::default());
+        assert_eq!(
+            parse_config("c.yml", "# nothing\n---\n").unwrap(),
+            Config::default()
+        );
         let c = parse_config("c.yml", "admission:\n  level: restricted\n").unwrap();
-        assert_eq!(c.admission.level, crate::engine::config::PssLevel::Restricted);
+        assert_eq!(
+            c.admission.level,
+            crate::engine::config::PssLevel::Restricted
+        );
     }
 
     #[test]
     fn unknown_key_names_file_and_line() {
-        let errs = parse_config("x/.github/gitops-guard.yml", "version: 1\nadmission:\n  levle: baseline\n").unwrap_err();
+        let errs = parse_config(
+            "x/.github/gitops-guard.yml",
+            "version: 1\nadmission:\n  levle: baseline\n",
+        )
+        .unwrap_err();
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].starts_with("x/.github/gitops-guard.yml:3:"), "{}", errs[0]);
+        assert!(
+            errs[0].starts_with("x/.github/gitops-guard.yml:3:"),
+            "{}",
+            errs[0]
+        );
         assert!(errs[0].contains("levle"), "{}", errs[0]);
     }
 

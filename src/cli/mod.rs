@@ -24,7 +24,11 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Top-level arguments.
 #[derive(Debug, Parser)]
-#[command(name = "gitops-guard", version, about = "Guards GitOps deployment repositories")]
+#[command(
+    name = "gitops-guard",
+    version,
+    about = "Guards GitOps deployment repositories"
+)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
@@ -145,7 +149,16 @@ mod tests {
     fn clap_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
-        let c = Cli::try_parse_from(["gitops-guard", "check", "--format", "sarif", "--repo", "a/b", "."]).unwrap();
+        let c = Cli::try_parse_from([
+            "gitops-guard",
+            "check",
+            "--format",
+            "sarif",
+            "--repo",
+            "a/b",
+            ".",
+        ])
+        .unwrap();
         match c.command {
             Command::Check(a) => {
                 assert_eq!(a.format, Format::Sarif);

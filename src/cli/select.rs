@@ -24,7 +24,8 @@ fn set(patterns: &[String]) -> GlobSet {
 }
 
 /// File names Kustomize accepts for a kustomization.
-pub const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The compiled file selection of one config.
 pub struct Selection {

@@ -64,13 +64,35 @@ mod tests {
     fn contract_shape() {
         let mut a = Finding::at("privileged", Severity::Error, "x.yaml", 4, "m");
         a.kind = Some("Pod".into());
-        let mut ev = Evaluation::default();
-        ev.findings = vec![a, Finding::at("seccomp", Severity::Warning, "x.yaml", 5, "n")];
+        let mut ev = Evaluation {
+            findings: vec![
+                a,
+                Finding::at("seccomp", Severity::Warning, "x.yaml", 5, "n"),
+            ],
+            ..Evaluation::default()
+        };
         ev.stats.files = 1;
         ev.stats.objects = 1;
         let v = to_value(&ev, &RunInfo::default());
-        let keys: Vec<&str> = v["findings"][0].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["rule", "severity", "file", "line", "kind", "name", "namespace", "message"]);
+        let keys: Vec<&str> = v["findings"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "rule",
+                "severity",
+                "file",
+                "line",
+                "kind",
+                "name",
+                "namespace",
+                "message"
+            ]
+        );
         assert_eq!(v["findings"][0]["kind"], "Pod");
         assert!(v["findings"][0]["name"].is_null());
         assert_eq!(v["findings"][1]["severity"], "warning");

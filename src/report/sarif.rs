@@ -160,7 +160,11 @@ fn result(f: &Finding, rule_index: usize, fingerprint: String) -> Value {
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
     });
     let mut props = serde_json::Map::new();
-    for (k, v) in [("kind", &f.kind), ("name", &f.name), ("namespace", &f.namespace)] {
+    for (k, v) in [
+        ("kind", &f.kind),
+        ("name", &f.name),
+        ("namespace", &f.namespace),
+    ] {
         if let Some(v) = v {
             props.insert(k.to_owned(), json!(v));
         }
@@ -264,7 +268,10 @@ mod tests {
         let r0 = &run["results"][0];
         assert_eq!(r0["level"], "error");
         assert_eq!(r0["message"]["text"], "Pod pay/web: priv");
-        assert_eq!(r0["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "a%20b/x.yaml");
+        assert_eq!(
+            r0["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "a%20b/x.yaml"
+        );
         assert_eq!(run["results"][1]["level"], "note");
         assert_eq!(rules[1]["properties"]["security-severity"], "9.0");
     }
@@ -278,10 +285,13 @@ mod tests {
         let mut c = a.clone();
         c.file = "y.yaml".into();
         assert_ne!(fingerprint(&a), fingerprint(&c));
-        let mut ev = Evaluation::default();
-        ev.findings = vec![a, b];
+        let ev = Evaluation {
+            findings: vec![a, b],
+            ..Evaluation::default()
+        };
         let v = to_value(&ev, &RunInfo::default());
-        let fp = |i: usize| v["runs"][0]["results"][i]["partialFingerprints"][FINGERPRINT_KEY].clone();
+        let fp =
+            |i: usize| v["runs"][0]["results"][i]["partialFingerprints"][FINGERPRINT_KEY].clone();
         assert_ne!(fp(0), fp(1));
         assert!(fp(0).as_str().unwrap().ends_with(":1"));
         assert!(fp(1).as_str().unwrap().ends_with(":2"));

@@ -87,10 +87,15 @@ mod tests {
 
     #[test]
     fn counts_and_exit_status() {
-        let mut ev = Evaluation::default();
-        ev.findings = vec![f("a", Severity::Warning), f("a", Severity::Notice)];
+        let mut ev = Evaluation {
+            findings: vec![f("a", Severity::Warning), f("a", Severity::Notice)],
+            ..Evaluation::default()
+        };
         let s = Summary::of(&ev);
-        assert_eq!((s.errors, s.warnings, s.notices, s.exit_status), (0, 1, 1, 0));
+        assert_eq!(
+            (s.errors, s.warnings, s.notices, s.exit_status),
+            (0, 1, 1, 0)
+        );
         assert_eq!(s.by_rule["a"], 2);
         ev.findings.push(f("b", Severity::Error));
         let s = Summary::of(&ev);

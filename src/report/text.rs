@@ -132,17 +132,31 @@ mod tests {
     use super::*;
 
     fn ev() -> Evaluation {
-        let mut a = Finding::at("privileged", Severity::Error, "b.yaml", 7, "container \"x\" is privileged");
+        let mut a = Finding::at(
+            "privileged",
+            Severity::Error,
+            "b.yaml",
+            7,
+            "container \"x\" is privileged",
+        );
         a.kind = Some("Deployment".into());
         a.name = Some("web".into());
         a.namespace = Some("pay".into());
-        let b = Finding::at("seccomp", Severity::Warning, "b.yaml", 9, "no seccomp\x1b[2J");
+        let b = Finding::at(
+            "seccomp",
+            Severity::Warning,
+            "b.yaml",
+            9,
+            "no seccomp\x1b[2J",
+        );
         let c = Finding::at("privileged", Severity::Error, "c.yaml", 3, "again");
-        let mut e = Evaluation::default();
-        e.findings = vec![a, b, c];
+        let mut e = Evaluation {
+            findings: vec![a, b, c],
+            notes: vec!["exception expired".into()],
+            ..Evaluation::default()
+        };
         e.stats.files = 2;
         e.stats.objects = 3;
-        e.notes = vec!["exception expired".into()];
         e
     }
 
@@ -155,13 +169,19 @@ mod tests {
         let t = render(&ev(), &info, false);
         assert!(t.starts_with("config: built-in defaults\n"));
         assert!(t.contains("\nb.yaml\n  b.yaml:7 privileged [error] container \"x\" is privileged (Deployment pay/web)\n"));
-        assert!(t.contains("  b.yaml:9 seccomp [warning] no seccomp [2J\n"), "{t}");
+        assert!(
+            t.contains("  b.yaml:9 seccomp [warning] no seccomp [2J\n"),
+            "{t}"
+        );
         assert!(t.contains("\nc.yaml\n  c.yaml:3 privileged [error] again\n"));
         // One hint per rule, not per finding.
         assert_eq!(t.matches("  privileged: ").count(), 1);
         assert_eq!(t.matches("  seccomp: ").count(), 1);
         assert!(t.contains("note: exception expired"));
-        assert!(t.trim_end().ends_with("FAIL: 2 errors, 1 warning, 0 notices in 2 files (3 objects)"));
+        assert!(
+            t.trim_end()
+                .ends_with("FAIL: 2 errors, 1 warning, 0 notices in 2 files (3 objects)")
+        );
         assert!(!t.contains('\x1b'));
     }
 
@@ -170,6 +190,9 @@ mod tests {
         let t = render(&ev(), &RunInfo::default(), true);
         assert!(t.contains("\x1b[1;31merror\x1b[0m"));
         let t = render(&Evaluation::default(), &RunInfo::default(), false);
-        assert_eq!(t.trim(), "PASS: 0 errors, 0 warnings, 0 notices in 0 files (0 objects)");
+        assert_eq!(
+            t.trim(),
+            "PASS: 0 errors, 0 warnings, 0 notices in 0 files (0 objects)"
+        );
     }
 }
