@@ -219,17 +219,8 @@ pub fn evaluate(
 
     // Kustomization files in the changed files' directories and parents,
     // as they are in the work tree (they decide namespaces at head).
-    let mut dirs = BTreeSet::new();
-    for c in &changed {
-        let mut d = c.path.as_str();
-        while let Some(i) = d.rfind('/') {
-            d = &d[..i];
-            dirs.insert(d.to_owned());
-        }
-        dirs.insert(String::new());
-    }
     let mut head_context = Vec::new();
-    for d in &dirs {
+    for d in &context_dirs(changed.iter().map(|c| c.path.as_str())) {
         for name in KUSTOMIZATION_NAMES {
             let rel = if d.is_empty() {
                 name.to_owned()
@@ -271,6 +262,20 @@ pub fn evaluate(
     })
 }
 
+/// The directories of `paths` and all their parents (`""` is the root).
+fn context_dirs<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
+    let mut dirs = BTreeSet::new();
+    for p in paths {
+        dirs.insert(String::new());
+        let mut d = p;
+        while let Some(i) = d.rfind('/') {
+            d = &d[..i];
+            dirs.insert(d.to_owned());
+        }
+    }
+    dirs
+}
+
 /// A blob as text; `None` when the object is missing.
 fn blob_text(b: &Blob) -> Option<FileRead> {
     Some(match b {
@@ -281,4 +286,17 @@ fn blob_text(b: &Blob) -> Option<FileRead> {
         Blob::TooLarge(n) => FileRead::TooLarge(*n),
         Blob::Missing => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_dirs_are_every_parent() {
+        let d = context_dirs(["apps/team/a.yaml", "apps/b.yaml", "c.yaml"].into_iter());
+        let d: Vec<&str> = d.iter().map(String::as_str).collect();
+        assert_eq!(d, ["", "apps", "apps/team"]);
+        assert!(context_dirs(std::iter::empty()).is_empty());
+    }
 }
