@@ -3,4 +3,7 @@
 //! I/O shell around it.
 
 pub mod bench_support;
+pub mod cli;
 pub mod engine;
+pub mod gitrepo;
+pub mod report;
