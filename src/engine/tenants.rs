@@ -330,6 +330,24 @@ impl TenantContext {
         self.bound.iter().find(|b| b.globs.is_match(path))
     }
 
+    /// May the tenant that owns `path` deploy into `namespace`? True when
+    /// every project of its binding permits the destination (Argo CD's
+    /// `IsDestinationPermitted`), or when the path is under no binding or a
+    /// platform binding. Used by rules that see a namespace in a field
+    /// (Flux `targetNamespace`, cross-namespace references).
+    pub fn namespace_permitted(&self, path: &str, namespace: &str) -> bool {
+        let Some(b) = self.bound.iter().find(|b| b.globs.is_match(path)) else {
+            return true;
+        };
+        if b.binding.platform {
+            return true;
+        }
+        !b.projects.is_empty()
+            && b.destinations
+                .iter()
+                .all(|dm| dm.is_permitted(&b.server, &b.cluster_name, namespace))
+    }
+
     /// The binding (and its index) a repository path falls under.
     pub fn binding_for(&self, path: &str) -> Option<(usize, &Binding)> {
         self.bound_for(path).map(|b| (b.index, &b.binding))
