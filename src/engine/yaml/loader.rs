@@ -393,7 +393,9 @@ fn check_flow_plain(
 /// Where saphyr rejects what go-yaml accepts, the smallest edit that makes
 /// saphyr read it as go-yaml does:
 /// - a tab separating `:` from a value (`key:\tvalue`) becomes a space;
-/// - the escape `\'` (libyaml accepts it in double quotes) becomes `\x27`.
+/// - the escape `\'` (libyaml accepts it in double quotes) becomes `\x27`;
+/// - a lone `-` in a flow collection (libyaml: the string "-") becomes `"-"`;
+/// - an alias key written `*a:` gets a space before the `:`.
 fn repair_for(
     e: &saphyr_parser::ScanError,
     src: &mut Source<'_>,
@@ -408,6 +410,30 @@ fn repair_for(
         if blanks > 0 && before[..start].ends_with(':') {
             let tab = before[start..].find('\t')? + start;
             return Some((tab..tab + 1, " "));
+        }
+    } else if info.contains("unknown anchor") {
+        // `*a: v`: YAML 1.2 lets `:` into alias names, libyaml ends the name
+        // at the first character outside its alphabet, so the alias is `a`
+        // and `:` the value indicator. A space makes saphyr read it so.
+        let rest = &src.text[base..];
+        let name = rest.strip_prefix('*')?;
+        let len = name
+            .find(|c: char| !is_anchor_char(c))
+            .unwrap_or(name.len());
+        let after = &name[len..];
+        if len > 0
+            && after.starts_with(':')
+            && (after.len() == 1 || after[1..].starts_with([' ', '\t', '\r', '\n', ',', ']', '}']))
+        {
+            let at = base + 1 + len;
+            return Some((at..at, " "));
+        }
+    } else if info.contains("plain scalar cannot start with '-' followed by") {
+        // `[-]`: libyaml reads the plain scalar "-", which resolves to the
+        // string "-" exactly as the quoted `"-"` does.
+        let rest = &src.text[base..];
+        if rest.starts_with('-') && rest[1..].starts_with([',', '[', ']', '{', '}']) {
+            return Some((base..base + 1, "\"-\""));
         }
     } else if info.contains("unknown escape character") {
         let rest = &src.text[base..];
