@@ -243,21 +243,17 @@ fn parse(
             }
             documents_started += 1;
         }
+        if matches!(event, Event::DocumentStart(_)) && out.docs.len() >= limits.max_documents {
+            // Stop before reading one more document.
+            out.error = Some(LoadError {
+                line: at.line.max(1),
+                col: at.col,
+                message: format!("more than {} documents in one file", limits.max_documents),
+            });
+            return (out, None);
+        }
         match result.and_then(|()| b.event(event, at)) {
-            Ok(Some(doc)) => {
-                if out.docs.len() >= limits.max_documents {
-                    out.error = Some(LoadError {
-                        line: at.line,
-                        col: at.col,
-                        message: format!(
-                            "more than {} documents in one file",
-                            limits.max_documents
-                        ),
-                    });
-                    return (out, None);
-                }
-                out.docs.push(doc)
-            }
+            Ok(Some(doc)) => out.docs.push(doc),
             Ok(None) => {}
             Err(message) => {
                 out.error = Some(LoadError {
