@@ -291,6 +291,7 @@ fn build_oracle() -> Result<PathBuf, String> {
 
 static ORACLE_RUNS: AtomicUsize = AtomicUsize::new(0);
 static COMPARISONS: AtomicUsize = AtomicUsize::new(0);
+static JUDGED: AtomicUsize = AtomicUsize::new(0);
 
 /// What the oracle said about one stream.
 #[derive(Debug)]
@@ -489,6 +490,7 @@ fn compare_doc(ours: &Node, oracle: &Option<J>, i: usize) -> Result<(), String> 
 
 /// Compares one whole stream. `Err` describes the divergence.
 fn check_stream(text: &str, o: &OracleOut) -> Result<(), String> {
+    JUDGED.fetch_add(1, Ordering::Relaxed);
     let ours = load_documents(text, &Limits::default());
     match (&o.error, &ours.error) {
         (None, Some(e)) => {
@@ -1169,11 +1171,15 @@ fn scalar_spellings_agree_in_every_context() {
     let runs0 = ORACLE_RUNS.load(Ordering::Relaxed);
     let failures = check_batch(&texts);
     eprintln!(
-        "spellings: {} spellings x {} contexts = {} documents, {} oracle runs",
+        "spellings: {} spellings x {} contexts = {} documents, {} oracle runs \
+         (process totals so far: {} inputs judged, {} oracle runs, {} document comparisons)",
         SPELLINGS.len(),
         CONTEXTS.len(),
         texts.len(),
-        ORACLE_RUNS.load(Ordering::Relaxed) - runs0
+        ORACLE_RUNS.load(Ordering::Relaxed) - runs0,
+        JUDGED.load(Ordering::Relaxed),
+        ORACLE_RUNS.load(Ordering::Relaxed),
+        COMPARISONS.load(Ordering::Relaxed),
     );
     report("scalar spellings", &failures);
 }

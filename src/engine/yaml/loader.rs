@@ -5,6 +5,13 @@
 //! limit (saphyr#109) and knows nothing of merge keys or YAML 1.1 scalars.
 //! Here every alias expansion is charged against [`Limits::max_nodes`] before
 //! it is copied, so an alias bomb fails fast in bounded memory.
+//!
+//! The layers, in order: up-front checks on the text that libyaml's reader
+//! makes and saphyr does not ([`check_printable`], a leading `...`); the
+//! parse itself, with [`check_source`] looking at the source text behind
+//! events where saphyr's YAML 1.2 reading can differ from libyaml's; and,
+//! when saphyr refuses something libyaml reads, a bounded re-parse after the
+//! minimal repair from [`repair_for`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -337,12 +344,10 @@ fn check_source(
         while let Some(c) = chars.next() {
             match c {
                 '"' => break,
-                '\\' => {
-                    if chars.next() == Some('/') {
-                        return Err("unknown escape `\\/` in a double-quoted string \
-                                    (Kubernetes reads YAML 1.1, which has no `\\/`)"
-                            .into());
-                    }
+                '\\' if chars.next() == Some('/') => {
+                    return Err("unknown escape `\\/` in a double-quoted string \
+                                (Kubernetes reads YAML 1.1, which has no `\\/`)"
+                        .into());
                 }
                 _ => {}
             }

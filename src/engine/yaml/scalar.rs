@@ -305,7 +305,7 @@ fn resolve_number(s: &str) -> Option<Value> {
 /// `time.Parse` (Go 1.19, as in the oracle) accepts in one of the layouts
 /// `2006-1-2T15:4:5.999999999Z07:00`, the same with a lower-case `t`,
 /// `2006-1-2 15:4:5.999999999` and `2006-1-2`.
-pub fn go_parse_timestamp(s: &str) -> bool {
+fn go_parse_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     let year_digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
     if year_digits != 4 || b.get(4) != Some(&b'-') {
@@ -399,7 +399,8 @@ fn timestamp_layout(v: &[u8], sep: Option<u8>) -> bool {
         if !v.is_empty() || !(1..=12).contains(&month) {
             return None;
         }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let leap =
+            year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
         let days = match month {
             2 if leap => 29,
             2 => 28,
@@ -616,6 +617,67 @@ mod tests {
     }
 
     #[test]
+    fn go_quirks() {
+        // resolve.go's binary fallback takes a sign after the prefix.
+        assert_eq!(resolve_plain("0b-101"), Value::Int(-5));
+        assert_eq!(resolve_plain("0b+101"), Value::Int(5));
+        assert_eq!(resolve_plain("0b2"), Value::Str("0b2".into()));
+        // `.`-floats go to ParseFloat unstripped, with Go's `_` rules.
+        assert_eq!(resolve_plain(".5_0"), Value::Float(0.5));
+        assert_eq!(resolve_plain("._5"), Value::Str("._5".into()));
+        assert_eq!(resolve_plain(".5_"), Value::Str(".5_".into()));
+        // Out of range is ParseFloat's ErrRange: a string, not infinity.
+        assert_eq!(resolve_plain("1e999"), Value::Str("1e999".into()));
+        assert_eq!(resolve_plain(".5e999"), Value::Str(".5e999".into()));
+        assert_eq!(resolve_plain("1e-999"), Value::Float(0.0));
+    }
+
+    #[test]
+    fn timestamps() {
+        for ok in [
+            "2001-12-14",
+            "2001-1-2",
+            "2001-12-14t21:59:43.10-05:00",
+            "2001-12-14T21:59:43Z",
+            "2001-12-14 21:59:43.10",
+            "2001-12-14  1:2:3",
+            "2000-02-29",
+            "2001-12-14T21:59:43++1:00",
+        ] {
+            assert!(go_parse_timestamp(ok), "{ok}");
+        }
+        for bad in [
+            "2001-02-29",
+            "1900-02-29",
+            "2001-13-01",
+            "2001-00-01",
+            "2001-12-14T24:00:00Z",
+            "2001-12-14T21:59:43.1234567891Z",
+            "2001-12-14 21:59:43.10 -5",
+            "2001-12-14T21:59Z",
+            "12345-01-01",
+            "2001-12-14X",
+        ] {
+            assert!(!go_parse_timestamp(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn binary() {
+        assert_eq!(
+            resolve_tagged(ScalarTag::Binary, "aGVs\nbG8=\n"),
+            Ok(Value::Str("hello".into()))
+        );
+        // Invalid UTF-8 becomes U+FFFD per byte, as Go's JSON encoder does.
+        assert_eq!(
+            resolve_tagged(ScalarTag::Binary, "/w=="),
+            Ok(Value::Str("\u{fffd}".into()))
+        );
+        assert!(resolve_tagged(ScalarTag::Binary, "aGk").is_err());
+        assert!(resolve_tagged(ScalarTag::Binary, "a Gk=").is_err());
+    }
+
+    #[test]
     fn tagged() {
         assert_eq!(
             resolve_tagged(ScalarTag::Bool, "true"),
@@ -640,6 +702,8 @@ mod tests {
         assert_eq!(key_string(&Value::Int(8)).unwrap(), "8");
         assert_eq!(key_string(&Value::Float(1.5)).unwrap(), "1.5");
         assert_eq!(key_string(&Value::Float(1e6)).unwrap(), "1e+06");
+        assert_eq!(key_string(&Value::Float(1e300)).unwrap(), ".inf");
+        assert_eq!(key_string(&Value::Float(0.1)).unwrap(), "0.1");
         assert!(key_string(&Value::Null).is_none());
     }
 }
