@@ -3,3 +3,10 @@
 //! I/O shell around it.
 
 pub mod engine;
+pub mod github;
+pub mod metrics;
+pub mod pipeline;
+pub mod report;
+pub mod server;
+pub mod settings;
+pub mod webhook;
