@@ -220,11 +220,11 @@ mod tests {
 
     #[test]
     fn missing_and_bad_values_fail_fast() {
-        let mut env: HashMap<&str, &str> = HashMap::new();
-        let get = |env: &HashMap<&str, &str>| {
+        let mut env: HashMap<&'static str, &'static str> = HashMap::new();
+        fn get(env: &HashMap<&'static str, &'static str>) -> impl Fn(&str) -> Option<String> {
             let env = env.clone();
             move |k: &str| env.get(k).map(|v| v.to_string())
-        };
+        }
         assert!(matches!(
             Settings::from_lookup(get(&env)),
             Err(SettingsError::Missing("GITHUB_APP_ID"))

@@ -697,7 +697,8 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(r.review.state, "approved");
+        assert_eq!(r.review.state, "commented");
+        assert!(r.review.commit_id.is_some());
         let Event::Push(p) = decode("push", &load("push.deleted.json")).unwrap() else {
             panic!()
         };
