@@ -73,7 +73,10 @@ impl App {
     /// Stops taking work and drains the queue within the deadline.
     pub async fn shutdown(self) -> bool {
         self.ready.store(false, Ordering::Relaxed);
-        let drained = self.workers.drain(self.journal.as_ref(), self.deadline).await;
+        let drained = self
+            .workers
+            .drain(self.journal.as_ref(), self.deadline)
+            .await;
         if !drained {
             tracing::warn!(
                 remaining = self.journal.depth(),

@@ -128,7 +128,8 @@ impl Settings {
             reason: format!("{e}"),
         })?;
         let workers = parse_num(non_empty("GITOPS_GUARD_WORKERS"), "GITOPS_GUARD_WORKERS", 4)?;
-        let queue_capacity = parse_num(non_empty("GITOPS_GUARD_QUEUE"), "GITOPS_GUARD_QUEUE", 1024)?;
+        let queue_capacity =
+            parse_num(non_empty("GITOPS_GUARD_QUEUE"), "GITOPS_GUARD_QUEUE", 1024)?;
         Ok(Self {
             app_id,
             private_key_pem: SecretString::from(pem),
@@ -180,7 +181,11 @@ pub fn normalize_api_url(url: &str) -> Result<String, SettingsError> {
     }
 }
 
-fn parse_num(v: Option<String>, name: &'static str, default: usize) -> Result<usize, SettingsError> {
+fn parse_num(
+    v: Option<String>,
+    name: &'static str,
+    default: usize,
+) -> Result<usize, SettingsError> {
     match v {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|e| SettingsError::Invalid {

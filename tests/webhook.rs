@@ -15,8 +15,26 @@ use gitops_guard::webhook::journal::Delivery;
 use gitops_guard::webhook::verify::sign;
 
 fn config_repo(h: &Harness) -> (String, String) {
-    let base = h.fake.commit(REPO, &[(".github/gitops-guard.yml", "version: 1\n"), ("apps/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")]);
-    let head = h.fake.commit(REPO, &[(".github/gitops-guard.yml", "version: 1\n"), ("apps/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n")]);
+    let base = h.fake.commit(
+        REPO,
+        &[
+            (".github/gitops-guard.yml", "version: 1\n"),
+            (
+                "apps/a.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+            ),
+        ],
+    );
+    let head = h.fake.commit(
+        REPO,
+        &[
+            (".github/gitops-guard.yml", "version: 1\n"),
+            (
+                "apps/a.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+            ),
+        ],
+    );
     h.fake.open_pr(REPO, 1, &base, &head);
     (base, head)
 }
@@ -26,20 +44,40 @@ async fn missing_bad_and_malformed_signatures_are_401_and_do_nothing() {
     let h = Harness::start().await;
     let (base, head) = config_repo(&h);
     let body = pr_event("opened", REPO, 1, &base, &head);
-    let (s, _) = h.post_raw("pull_request", &delivery_id(), body.clone(), None).await;
+    let (s, _) = h
+        .post_raw("pull_request", &delivery_id(), body.clone(), None)
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let wrong = sign(b"not-the-secret", &body);
-    let (s, _) = h.post_raw("pull_request", &delivery_id(), body.clone(), Some(wrong)).await;
+    let (s, _) = h
+        .post_raw("pull_request", &delivery_id(), body.clone(), Some(wrong))
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _) = h.post_raw("pull_request", &delivery_id(), body.clone(), Some("sha256=zz".into())).await;
+    let (s, _) = h
+        .post_raw(
+            "pull_request",
+            &delivery_id(),
+            body.clone(),
+            Some("sha256=zz".into()),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // A signature over different bytes (tampered payload).
     let mut tampered = body.clone();
     tampered.push(b' ');
-    let (s, _) = h.post_raw("pull_request", &delivery_id(), tampered, Some(sign(SECRET.as_bytes(), &body))).await;
+    let (s, _) = h
+        .post_raw(
+            "pull_request",
+            &delivery_id(),
+            tampered,
+            Some(sign(SECRET.as_bytes(), &body)),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // Unsigned garbage is rejected before parsing (401, not 400).
-    let (s, _) = h.post_raw("pull_request", &delivery_id(), b"{not json".to_vec(), None).await;
+    let (s, _) = h
+        .post_raw("pull_request", &delivery_id(), b"{not json".to_vec(), None)
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     h.settle().await;
     assert_eq!(h.fake.total_calls(), 0, "nothing may reach GitHub");
@@ -51,7 +89,12 @@ async fn rotated_secret_is_accepted() {
     let (base, head) = config_repo(&h);
     let body = pr_event("opened", REPO, 1, &base, &head);
     let (s, _) = h
-        .post_raw("pull_request", &delivery_id(), body.clone(), Some(sign(b"old-secret", &body)))
+        .post_raw(
+            "pull_request",
+            &delivery_id(),
+            body.clone(),
+            Some(sign(b"old-secret", &body)),
+        )
         .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     h.settle().await;
@@ -75,14 +118,28 @@ async fn oversized_body_is_413() {
 async fn unknown_events_and_actions_are_acknowledged_and_ignored() {
     let h = Harness::start().await;
     let star = br#"{"action":"created","starred_at":null}"#;
-    assert_eq!(h.deliver("star", &delivery_id(), star).await, StatusCode::OK);
+    assert_eq!(
+        h.deliver("star", &delivery_id(), star).await,
+        StatusCode::OK
+    );
     let closed = serde_json::to_vec(&fixture("pull_request.closed.json")).unwrap();
-    assert_eq!(h.deliver("pull_request", &delivery_id(), &closed).await, StatusCode::OK);
+    assert_eq!(
+        h.deliver("pull_request", &delivery_id(), &closed).await,
+        StatusCode::OK
+    );
     let ping = serde_json::to_vec(&fixture("ping.json")).unwrap();
-    assert_eq!(h.deliver("ping", &delivery_id(), &ping).await, StatusCode::OK);
+    assert_eq!(
+        h.deliver("ping", &delivery_id(), &ping).await,
+        StatusCode::OK
+    );
     // Missing delivery id (after a valid signature) is a client error.
     let (s, _) = h
-        .post_raw("push", "", star.to_vec(), Some(sign(SECRET.as_bytes(), star)))
+        .post_raw(
+            "push",
+            "",
+            star.to_vec(),
+            Some(sign(SECRET.as_bytes(), star)),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     h.settle().await;
@@ -110,12 +167,20 @@ async fn duplicate_delivery_is_processed_once() {
     let (base, head) = config_repo(&h);
     let body = pr_event("opened", REPO, 1, &base, &head);
     let id = delivery_id();
-    assert_eq!(h.deliver("pull_request", &id, &body).await, StatusCode::ACCEPTED);
+    assert_eq!(
+        h.deliver("pull_request", &id, &body).await,
+        StatusCode::ACCEPTED
+    );
     assert_eq!(h.deliver("pull_request", &id, &body).await, StatusCode::OK);
     h.settle().await;
     assert_eq!(h.deliver("pull_request", &id, &body).await, StatusCode::OK);
     h.settle().await;
-    assert_eq!(h.fake.calls_exact(&Method::GET, "/repos/acme/deploy/pulls/1"), 1, "PR read once");
+    assert_eq!(
+        h.fake
+            .calls_exact(&Method::GET, "/repos/acme/deploy/pulls/1"),
+        1,
+        "PR read once"
+    );
     assert_eq!(h.fake.calls(&Method::POST, "/check-runs"), 1);
     let runs = h.fake.runs(&head, "gitops-guard/manifests");
     assert_eq!(runs.len(), 1);
@@ -144,19 +209,33 @@ async fn full_queue_answers_503_and_forgets_the_delivery() {
     let sig = || Some(sign(SECRET.as_bytes(), &body));
     let mut statuses = Vec::new();
     for i in 0..4 {
-        statuses.push(post(&app, "push", &format!("q-{i}"), body.clone(), sig()).await.0);
+        statuses.push(
+            post(&app, "push", &format!("q-{i}"), body.clone(), sig())
+                .await
+                .0,
+        );
         // Let the worker claim the first one before the next arrives.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // One in flight, two queued, the fourth is refused.
     assert_eq!(
         statuses,
-        [StatusCode::ACCEPTED, StatusCode::ACCEPTED, StatusCode::ACCEPTED, StatusCode::SERVICE_UNAVAILABLE]
+        [
+            StatusCode::ACCEPTED,
+            StatusCode::ACCEPTED,
+            StatusCode::ACCEPTED,
+            StatusCode::SERVICE_UNAVAILABLE
+        ]
     );
     gate.add_permits(100);
-    tokio::time::timeout(Duration::from_secs(10), app.journal.wait_idle()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), app.journal.wait_idle())
+        .await
+        .unwrap();
     // The refused delivery was not remembered: GitHub's redelivery is accepted.
-    assert_eq!(post(&app, "push", "q-3", body.clone(), sig()).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        post(&app, "push", "q-3", body.clone(), sig()).await.0,
+        StatusCode::ACCEPTED
+    );
     assert!(app.shutdown().await, "drained within the deadline");
 }
 
@@ -166,7 +245,12 @@ async fn health_ready_and_metrics() {
     assert_eq!(get(&h.app, "/healthz").await.0, StatusCode::OK);
     assert_eq!(get(&h.app, "/readyz").await.0, StatusCode::OK);
     let (base, head) = config_repo(&h);
-    h.deliver("pull_request", &delivery_id(), &pr_event("opened", REPO, 1, &base, &head)).await;
+    h.deliver(
+        "pull_request",
+        &delivery_id(),
+        &pr_event("opened", REPO, 1, &base, &head),
+    )
+    .await;
     h.settle().await;
     let (s, text) = get(&h.app, "/metrics").await;
     assert_eq!(s, StatusCode::OK);
@@ -181,6 +265,11 @@ async fn health_ready_and_metrics() {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
     assert!(text.contains("outcome=\"accepted\""));
-    h.app.ready.store(false, std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(get(&h.app, "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    h.app
+        .ready
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        get(&h.app, "/readyz").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }

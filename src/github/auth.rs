@@ -204,7 +204,11 @@ impl AppAuth {
         }
         let ttl = token_ttl(resp.expires_at.as_deref(), Utc::now());
         let octocrab = build_octocrab(&self.api_url, Some(SecretString::from(resp.token)))?;
-        tracing::debug!(installation_id, ttl_secs = ttl.as_secs(), "installation token issued");
+        tracing::debug!(
+            installation_id,
+            ttl_secs = ttl.as_secs(),
+            "installation token issued"
+        );
         Ok(CachedClient {
             octocrab: Arc::new(octocrab),
             ttl,
@@ -219,7 +223,9 @@ pub fn token_ttl(expires_at: Option<&str>, now: DateTime<Utc>) -> Duration {
     let Some(exp) = expires_at.and_then(|s| DateTime::parse_from_rfc3339(s).ok()) else {
         return Duration::from_secs(600);
     };
-    let left = (exp.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO);
+    let left = (exp.with_timezone(&Utc) - now)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
     if left > REFRESH_MARGIN * 2 {
         left - REFRESH_MARGIN
     } else {

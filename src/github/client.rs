@@ -163,7 +163,9 @@ impl RestClient {
             .map(serde_json::to_value)
             .transpose()
             .map_err(|e| GitHubError::other(format!("cannot encode request: {e}")))?;
-        let raw = self.send(method, path, body.as_ref(), None, endpoint).await?;
+        let raw = self
+            .send(method, path, body.as_ref(), None, endpoint)
+            .await?;
         serde_json::from_slice(&raw.body)
             .map_err(|e| GitHubError::other(format!("{endpoint}: unexpected response: {e}")))
     }
@@ -185,9 +187,8 @@ impl RestClient {
         for page in 1.. {
             let url = format!("{path}{sep}per_page={PER_PAGE}&page={page}");
             let raw = self.send(Method::GET, &url, None, None, endpoint).await?;
-            let items: Vec<T> = serde_json::from_slice(&raw.body).map_err(|e| {
-                GitHubError::other(format!("{endpoint}: unexpected response: {e}"))
-            })?;
+            let items: Vec<T> = serde_json::from_slice(&raw.body)
+                .map_err(|e| GitHubError::other(format!("{endpoint}: unexpected response: {e}")))?;
             let n = items.len();
             out.extend(items);
             if out.len() > max {
@@ -205,7 +206,11 @@ impl RestClient {
     }
 
     fn repo_path(repo: &RepoName) -> String {
-        format!("/repos/{}/{}", encode_segment(repo.owner()), encode_segment(repo.name()))
+        format!(
+            "/repos/{}/{}",
+            encode_segment(repo.owner()),
+            encode_segment(repo.name())
+        )
     }
 }
 
@@ -326,7 +331,11 @@ pub async fn send_with_retries(
         }
         let message = error_message(&body);
         match status.as_u16() {
-            401 => return Err(SendError::Unauthorized(format!("{endpoint}: 401 {message}"))),
+            401 => {
+                return Err(SendError::Unauthorized(format!(
+                    "{endpoint}: 401 {message}"
+                )));
+            }
             403 | 429 => {
                 let Some((wait, reset)) =
                     rate_limit_wait(status, &headers, &message, policy, Utc::now())
@@ -377,7 +386,10 @@ pub async fn send_with_retries(
 /// Whether another page follows: GitHub's `Link: <…>; rel="next"` when a
 /// `Link` header is present; otherwise a full page suggests more.
 fn has_next_page(headers: &HeaderMap, items: usize) -> bool {
-    match headers.get(http::header::LINK).and_then(|v| v.to_str().ok()) {
+    match headers
+        .get(http::header::LINK)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(link) => link
             .split(',')
             .any(|part| part.contains("rel=\"next\"") || part.contains("rel=next")),
@@ -420,7 +432,10 @@ pub fn rate_limit_wait(
     let reset = header_u64(headers, "x-ratelimit-reset")
         .and_then(|s| Utc.timestamp_opt(s as i64, 0).single());
     if let Some(wait) = retry_after(headers) {
-        return Some((wait, reset.or_else(|| chrono::Duration::from_std(wait).ok().map(|d| now + d))));
+        return Some((
+            wait,
+            reset.or_else(|| chrono::Duration::from_std(wait).ok().map(|d| now + d)),
+        ));
     }
     if header_u64(headers, "x-ratelimit-remaining") == Some(0) {
         let wait = reset
@@ -428,7 +443,8 @@ pub fn rate_limit_wait(
             .unwrap_or(policy.secondary_wait);
         return Some((wait, reset));
     }
-    if status == StatusCode::TOO_MANY_REQUESTS || message.to_ascii_lowercase().contains("rate limit")
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || message.to_ascii_lowercase().contains("rate limit")
     {
         return Some((policy.secondary_wait, reset));
     }
@@ -451,11 +467,17 @@ pub fn encode_segment(s: &str) -> String {
 
 /// Percent-encodes a repository path, keeping `/` separators.
 pub fn encode_path(path: &str) -> String {
-    path.split('/').map(encode_segment).collect::<Vec<_>>().join("/")
+    path.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn decode_base64(content: &str) -> GhResult<Vec<u8>> {
-    let cleaned: String = content.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let cleaned: String = content
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     base64::engine::general_purpose::STANDARD
         .decode(cleaned)
         .map_err(|e| GitHubError::other(format!("invalid base64 content: {e}")))
@@ -478,8 +500,11 @@ struct CheckRunList {
 #[async_trait]
 impl GitHub for RestClient {
     async fn get_pull(&self, repo: &RepoName, number: u64) -> GhResult<PullRequestInfo> {
-        self.get(&format!("{}/pulls/{number}", Self::repo_path(repo)), "pulls.get")
-            .await
+        self.get(
+            &format!("{}/pulls/{number}", Self::repo_path(repo)),
+            "pulls.get",
+        )
+        .await
     }
 
     async fn list_pull_files(
@@ -538,7 +563,11 @@ impl GitHub for RestClient {
     async fn get_tree(&self, repo: &RepoName, sha: &str) -> GhResult<Tree> {
         let tree: Tree = self
             .get(
-                &format!("{}/git/trees/{}?recursive=1", Self::repo_path(repo), encode_segment(sha)),
+                &format!(
+                    "{}/git/trees/{}?recursive=1",
+                    Self::repo_path(repo),
+                    encode_segment(sha)
+                ),
                 "git.trees",
             )
             .await?;
@@ -548,14 +577,20 @@ impl GitHub for RestClient {
     async fn get_blob(&self, repo: &RepoName, sha: &str) -> GhResult<Vec<u8>> {
         let blob: BlobBody = self
             .get(
-                &format!("{}/git/blobs/{}", Self::repo_path(repo), encode_segment(sha)),
+                &format!(
+                    "{}/git/blobs/{}",
+                    Self::repo_path(repo),
+                    encode_segment(sha)
+                ),
                 "git.blobs",
             )
             .await?;
         match blob.encoding.as_str() {
             "base64" => decode_base64(&blob.content),
             "utf-8" | "utf8" | "" => Ok(blob.content.into_bytes()),
-            other => Err(GitHubError::other(format!("unsupported blob encoding {other:?}"))),
+            other => Err(GitHubError::other(format!(
+                "unsupported blob encoding {other:?}"
+            ))),
         }
     }
 
@@ -583,7 +618,10 @@ impl GitHub for RestClient {
             encode_segment(git_ref)
         );
         // A directory listing is a JSON array: not a file.
-        let raw = match self.send(Method::GET, &url, None, None, "repos.contents").await {
+        let raw = match self
+            .send(Method::GET, &url, None, None, "repos.contents")
+            .await
+        {
             Ok(r) => r,
             Err(GitHubError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
@@ -642,11 +680,7 @@ impl GitHub for RestClient {
             .max_by_key(|r| r.id))
     }
 
-    async fn create_check_run(
-        &self,
-        repo: &RepoName,
-        run: &NewCheckRun,
-    ) -> GhResult<CheckRunInfo> {
+    async fn create_check_run(&self, repo: &RepoName, run: &NewCheckRun) -> GhResult<CheckRunInfo> {
         self.json(
             Method::POST,
             &format!("{}/check-runs", Self::repo_path(repo)),
@@ -696,7 +730,11 @@ impl GitHub for RestClient {
     }
 
     async fn org_membership(&self, org: &str, user: &str) -> GhResult<Option<Membership>> {
-        let url = format!("/orgs/{}/memberships/{}", encode_segment(org), encode_segment(user));
+        let url = format!(
+            "/orgs/{}/memberships/{}",
+            encode_segment(org),
+            encode_segment(user)
+        );
         match self.get(&url, "orgs.membership").await {
             Ok(m) => Ok(Some(m)),
             Err(GitHubError::NotFound(_)) => Ok(None),
@@ -705,7 +743,11 @@ impl GitHub for RestClient {
     }
 
     async fn commit_pulls(&self, repo: &RepoName, sha: &str) -> GhResult<Vec<PullSummary>> {
-        let path = format!("{}/commits/{}/pulls", Self::repo_path(repo), encode_segment(sha));
+        let path = format!(
+            "{}/commits/{}/pulls",
+            Self::repo_path(repo),
+            encode_segment(sha)
+        );
         Ok(self.get_pages(&path, "repos.commit_pulls", 1000).await?.0)
     }
 
@@ -828,12 +870,17 @@ mod tests {
         let now = Utc.timestamp_opt(1_000, 0).unwrap();
         let s403 = StatusCode::FORBIDDEN;
         assert_eq!(
-            rate_limit_wait(s403, &hdrs(&[("retry-after", "7")]), "", &p, now).unwrap().0,
+            rate_limit_wait(s403, &hdrs(&[("retry-after", "7")]), "", &p, now)
+                .unwrap()
+                .0,
             Duration::from_secs(7)
         );
         let (wait, reset) = rate_limit_wait(
             s403,
-            &hdrs(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1010")]),
+            &hdrs(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "1010"),
+            ]),
             "",
             &p,
             now,
@@ -842,16 +889,37 @@ mod tests {
         assert_eq!(wait, Duration::from_secs(11));
         assert_eq!(reset.unwrap().timestamp(), 1010);
         assert_eq!(
-            rate_limit_wait(s403, &HeaderMap::new(), "You have exceeded a secondary rate limit", &p, now)
-                .unwrap()
-                .0,
+            rate_limit_wait(
+                s403,
+                &HeaderMap::new(),
+                "You have exceeded a secondary rate limit",
+                &p,
+                now
+            )
+            .unwrap()
+            .0,
             p.secondary_wait
         );
         assert!(
-            rate_limit_wait(s403, &hdrs(&[("x-ratelimit-remaining", "4000")]), "Resource not accessible by integration", &p, now)
-                .is_none()
+            rate_limit_wait(
+                s403,
+                &hdrs(&[("x-ratelimit-remaining", "4000")]),
+                "Resource not accessible by integration",
+                &p,
+                now
+            )
+            .is_none()
         );
-        assert!(rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), "", &p, now).is_some());
+        assert!(
+            rate_limit_wait(
+                StatusCode::TOO_MANY_REQUESTS,
+                &HeaderMap::new(),
+                "",
+                &p,
+                now
+            )
+            .is_some()
+        );
     }
 
     #[test]
@@ -863,10 +931,16 @@ mod tests {
     #[test]
     fn next_page_detection() {
         assert!(has_next_page(
-            &hdrs(&[("link", "<https://x/?page=2>; rel=\"next\", <https://x/?page=5>; rel=\"last\"")]),
+            &hdrs(&[(
+                "link",
+                "<https://x/?page=2>; rel=\"next\", <https://x/?page=5>; rel=\"last\""
+            )]),
             3
         ));
-        assert!(!has_next_page(&hdrs(&[("link", "<https://x/?page=1>; rel=\"prev\"")]), 100));
+        assert!(!has_next_page(
+            &hdrs(&[("link", "<https://x/?page=1>; rel=\"prev\"")]),
+            100
+        ));
         assert!(has_next_page(&HeaderMap::new(), 100));
         assert!(!has_next_page(&HeaderMap::new(), 99));
     }

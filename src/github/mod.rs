@@ -456,8 +456,12 @@ pub trait GitHub: Send + Sync {
     /// Blob bytes by SHA.
     async fn get_blob(&self, repo: &RepoName, sha: &str) -> GhResult<Vec<u8>>;
     /// A file at a ref (`None` if absent).
-    async fn get_file(&self, repo: &RepoName, path: &str, git_ref: &str)
-    -> GhResult<Option<Vec<u8>>>;
+    async fn get_file(
+        &self,
+        repo: &RepoName,
+        path: &str,
+        git_ref: &str,
+    ) -> GhResult<Option<Vec<u8>>>;
     /// One commit (with verification).
     async fn get_commit(&self, repo: &RepoName, sha: &str) -> GhResult<CommitInfo>;
     /// The latest run named `name` on `head_sha` created by this App.
@@ -468,8 +472,7 @@ pub trait GitHub: Send + Sync {
         name: &str,
     ) -> GhResult<Option<CheckRunInfo>>;
     /// Creates a check run.
-    async fn create_check_run(&self, repo: &RepoName, run: &NewCheckRun)
-    -> GhResult<CheckRunInfo>;
+    async fn create_check_run(&self, repo: &RepoName, run: &NewCheckRun) -> GhResult<CheckRunInfo>;
     /// Updates a check run (annotations are appended by GitHub).
     async fn update_check_run(
         &self,

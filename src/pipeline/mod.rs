@@ -43,9 +43,7 @@ impl PipelineContext {
     pub fn new(org_config_ttl: Duration) -> Self {
         Self {
             trees: moka::future::Cache::builder()
-                .weigher(|_k, v: &Arc<Tree>| {
-                    (v.tree.len() * 128).min(u32::MAX as usize) as u32
-                })
+                .weigher(|_k, v: &Arc<Tree>| (v.tree.len() * 128).min(u32::MAX as usize) as u32)
                 .max_capacity(128 * 1024 * 1024)
                 .build(),
             blobs: moka::future::Cache::builder()
@@ -100,7 +98,11 @@ impl Handler for Dispatcher {
                 for t in targets {
                     span.record("pr", t.number);
                     if let Err(e) = pull_request::run(gh.as_ref(), &self.ctx, &t).await {
-                        tracing::error!(pr = t.number, error = format!("{e:#}"), "pull request pipeline failed");
+                        tracing::error!(
+                            pr = t.number,
+                            error = format!("{e:#}"),
+                            "pull request pipeline failed"
+                        );
                         first_err.get_or_insert(e);
                     }
                 }

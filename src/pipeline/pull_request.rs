@@ -41,12 +41,10 @@ use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
 use crate::github::{
-    CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, NewCheckRun,
-    PrFile, PullRequestInfo, Tree,
+    CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, NewCheckRun, PrFile,
+    PullRequestInfo, Tree,
 };
-use crate::report::checkrun::{
-    self, Annotation, CheckRunOutput, MANIFESTS_CHECK, RenderContext,
-};
+use crate::report::checkrun::{self, Annotation, CheckRunOutput, MANIFESTS_CHECK, RenderContext};
 use crate::webhook::event::Event;
 
 /// Repository config path (read at the base commit).
@@ -92,7 +90,9 @@ pub fn targets(event: &Event) -> Vec<PrTarget> {
                 _ => false,
             };
             if wanted && e.pull_request.state != "closed" {
-                mk(&e.repository.full_name, e.number, false).into_iter().collect()
+                mk(&e.repository.full_name, e.number, false)
+                    .into_iter()
+                    .collect()
             } else {
                 Vec::new()
             }
@@ -164,7 +164,10 @@ pub async fn run(gh: &dyn GitHub, ctx: &PipelineContext, target: &PrTarget) -> a
     let (output, id) = match plan(gh, ctx, &target.repo, &pr).await {
         Ok(out) => (out, Some(done_id)),
         Err(e) => {
-            tracing::warn!(error = format!("{e:#}"), "evaluation failed; concluding failure");
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "evaluation failed; concluding failure"
+            );
             (failure_output(&e), None)
         }
     };
@@ -354,7 +357,10 @@ pub async fn plan(
         Err(e) => {
             return Ok(checkrun::could_not_evaluate(
                 "Configuration error: fix the gitops-guard config",
-                &format!("{config_source} (at base commit {}): {e}", short(&pr.base.sha)),
+                &format!(
+                    "{config_source} (at base commit {}): {e}",
+                    short(&pr.base.sha)
+                ),
             ));
         }
     };
@@ -373,7 +379,11 @@ pub async fn plan(
     // Support files at base: AppProjects and policies the config points at.
     let mut support = Vec::new();
     let mut shell_findings = Vec::new();
-    for entry in base_tree.tree.iter().filter(|e| e.kind == "blob" && policy_set.is_match(&e.path)) {
+    for entry in base_tree
+        .tree
+        .iter()
+        .filter(|e| e.kind == "blob" && policy_set.is_match(&e.path))
+    {
         if support.len() >= MAX_SUPPORT_FILES {
             anyhow::bail!("more than {MAX_SUPPORT_FILES} policy files match the config");
         }
@@ -466,7 +476,11 @@ pub async fn plan(
         }
         for d in dirs {
             for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
-                let path = if d.is_empty() { name.to_owned() } else { format!("{d}/{name}") };
+                let path = if d.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{d}/{name}")
+                };
                 if let Some(entry) = ht.blob(&path) {
                     if entry.size.unwrap_or(0) > MAX_FILE_BYTES {
                         shell_findings.push(too_large(&path));
@@ -492,10 +506,9 @@ pub async fn plan(
         head_context,
     };
     let started = Instant::now();
-    let mut ev: Evaluation =
-        tokio::task::spawn_blocking(move || evaluate_change(&policy, &change))
-            .await
-            .context("evaluation task")?;
+    let mut ev: Evaluation = tokio::task::spawn_blocking(move || evaluate_change(&policy, &change))
+        .await
+        .context("evaluation task")?;
     crate::metrics::evaluation(started.elapsed());
     ev.findings.extend(shell_findings);
     sort_findings(&mut ev.findings);
@@ -596,7 +609,9 @@ async fn text_or_finding(
     sha: &str,
     path: &str,
 ) -> anyhow::Result<Result<String, Finding>> {
-    let bytes = blob(gh, ctx, repo, sha).await.with_context(|| format!("reading {path}"))?;
+    let bytes = blob(gh, ctx, repo, sha)
+        .await
+        .with_context(|| format!("reading {path}"))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Ok(Err(too_large(path)));
     }
@@ -618,7 +633,9 @@ async fn blob_text(
     sha: &str,
     path: &str,
 ) -> anyhow::Result<String> {
-    let bytes = blob(gh, ctx, repo, sha).await.with_context(|| format!("reading {path}"))?;
+    let bytes = blob(gh, ctx, repo, sha)
+        .await
+        .with_context(|| format!("reading {path}"))?;
     String::from_utf8(bytes.to_vec()).map_err(|_| anyhow::anyhow!("{path} is not valid UTF-8"))
 }
 
@@ -676,10 +693,9 @@ async fn org_config(
         return Ok(None);
     };
     let v = match gh.get_file(&repo, ORG_CONFIG_PATH, "").await {
-        Ok(Some(bytes)) => Some(Arc::new(
-            String::from_utf8(bytes)
-                .map_err(|_| anyhow::anyhow!("{owner}/.github/{ORG_CONFIG_PATH} is not UTF-8"))?,
-        )),
+        Ok(Some(bytes)) => Some(Arc::new(String::from_utf8(bytes).map_err(|_| {
+            anyhow::anyhow!("{owner}/.github/{ORG_CONFIG_PATH} is not UTF-8")
+        })?)),
         Ok(None) => None,
         // No access to the org's .github repository: no org default.
         Err(GitHubError::Auth(_)) => None,
@@ -712,10 +728,18 @@ mod tests {
                 force: false
             }]
         );
-        let closed = decode("pull_request", &fixture("pull_request.closed.json").unwrap()).unwrap();
+        let closed = decode(
+            "pull_request",
+            &fixture("pull_request.closed.json").unwrap(),
+        )
+        .unwrap();
         assert!(targets(&closed).is_empty());
         // check_suite.requested for a push without PRs: nothing to do.
-        let cs = decode("check_suite", &fixture("check_suite.requested.json").unwrap()).unwrap();
+        let cs = decode(
+            "check_suite",
+            &fixture("check_suite.requested.json").unwrap(),
+        )
+        .unwrap();
         assert!(targets(&cs).is_empty());
         // check_run.rerequested for another app's run: ignored.
         let cr = decode("check_run", &fixture("check_run.rerequested.json").unwrap()).unwrap();
@@ -732,7 +756,8 @@ mod tests {
         v["changes"] = serde_json::json!({"title": {"from": "x"}});
         let ev = decode("pull_request", &serde_json::to_vec(&v).unwrap()).unwrap();
         assert!(targets(&ev).is_empty());
-        v["changes"] = serde_json::json!({"base": {"ref": {"from": "dev"}, "sha": {"from": "abc"}}});
+        v["changes"] =
+            serde_json::json!({"base": {"ref": {"from": "dev"}, "sha": {"from": "abc"}}});
         let ev = decode("pull_request", &serde_json::to_vec(&v).unwrap()).unwrap();
         assert_eq!(targets(&ev).len(), 1);
     }

@@ -158,9 +158,8 @@ pub fn render(ev: &Evaluation, ctx: &RenderContext) -> CheckRunOutput {
     // Keep the most severe ones when cutting: errors first.
     annotations.sort_by(|a, b| b.annotation_level.cmp(&a.annotation_level));
     annotations.truncate(MAX_ANNOTATIONS);
-    annotations.sort_by(|a, b| {
-        (&a.path, a.start_line, &a.title).cmp(&(&b.path, b.start_line, &b.title))
-    });
+    annotations
+        .sort_by(|a, b| (&a.path, a.start_line, &a.title).cmp(&(&b.path, b.start_line, &b.title)));
 
     let mut s = String::new();
     let _ = writeln!(
@@ -203,7 +202,9 @@ pub fn render(ev: &Evaluation, ctx: &RenderContext) -> CheckRunOutput {
         for ((rule, sev), n) in &by_rule {
             let _ = writeln!(s, "| `{}` | {} | {n} |", md_code(rule), sev.as_str());
         }
-        s.push_str("\n### Top findings\n\n| Severity | Rule | Location | Message |\n|---|---|---|---|\n");
+        s.push_str(
+            "\n### Top findings\n\n| Severity | Rule | Location | Message |\n|---|---|---|---|\n",
+        );
         let mut top: Vec<&Finding> = ev.findings.iter().collect();
         top.sort_by(|a, b| b.severity.cmp(&a.severity));
         for f in top.iter().take(TOP_FINDINGS) {
@@ -389,7 +390,10 @@ mod tests {
     #[test]
     fn error_fails_warning_passes() {
         let ctx = RenderContext::default();
-        let out = render(&ev(vec![finding(Severity::Error, "a.yaml", 3, "privileged")]), &ctx);
+        let out = render(
+            &ev(vec![finding(Severity::Error, "a.yaml", 3, "privileged")]),
+            &ctx,
+        );
         assert_eq!(out.conclusion, Conclusion::Failure);
         assert_eq!(out.title, "1 blocking violation in 3 manifest files");
         assert_eq!(out.annotations.len(), 1);
@@ -400,10 +404,16 @@ mod tests {
         assert!(out.summary.contains("| `privileged` | error | 1 |"));
         assert!(out.summary.contains("exception for host-network expired"));
 
-        let out = render(&ev(vec![finding(Severity::Warning, "a.yaml", 1, "seccomp")]), &ctx);
+        let out = render(
+            &ev(vec![finding(Severity::Warning, "a.yaml", 1, "seccomp")]),
+            &ctx,
+        );
         assert_eq!(out.conclusion, Conclusion::Success);
         assert_eq!(out.title, "Passed with 1 warning");
-        assert_eq!(out.annotations[0].annotation_level, AnnotationLevel::Warning);
+        assert_eq!(
+            out.annotations[0].annotation_level,
+            AnnotationLevel::Warning
+        );
 
         let out = render(&ev(vec![]), &ctx);
         assert_eq!(out.conclusion, Conclusion::Success);
@@ -428,8 +438,15 @@ mod tests {
         findings.push(finding(Severity::Error, "z.yaml", 1, "privileged"));
         let out = render(&ev(findings), &RenderContext::default());
         assert_eq!(out.annotations.len(), MAX_ANNOTATIONS);
-        assert!(out.annotations.iter().any(|a| a.annotation_level == AnnotationLevel::Failure));
-        assert!(out.summary.contains("11 of 1011 findings were not annotated"));
+        assert!(
+            out.annotations
+                .iter()
+                .any(|a| a.annotation_level == AnnotationLevel::Failure)
+        );
+        assert!(
+            out.summary
+                .contains("11 of 1011 findings were not annotated")
+        );
     }
 
     #[test]

@@ -671,7 +671,8 @@ mod tests {
 
     #[test]
     fn pull_request_fields() {
-        let Event::PullRequest(e) = decode("pull_request", &load("pull_request.opened.json")).unwrap()
+        let Event::PullRequest(e) =
+            decode("pull_request", &load("pull_request.opened.json")).unwrap()
         else {
             panic!()
         };
@@ -680,11 +681,9 @@ mod tests {
         assert_eq!(e.repository.full_name, "Codertocat/Hello-World");
         assert_eq!(e.pull_request.head.sha.len(), 40);
         assert_eq!(e.pull_request.base.ref_, "master");
-        let Event::PullRequest(e) = decode(
-            "pull_request",
-            &load("pull_request.ready_for_review.json"),
-        )
-        .unwrap() else {
+        let Event::PullRequest(e) =
+            decode("pull_request", &load("pull_request.ready_for_review.json")).unwrap()
+        else {
             panic!()
         };
         assert!(e.installation.is_some());
@@ -692,9 +691,11 @@ mod tests {
 
     #[test]
     fn review_push_check_protection_fields() {
-        let Event::PullRequestReview(r) =
-            decode("pull_request_review", &load("pull_request_review.submitted.json")).unwrap()
-        else {
+        let Event::PullRequestReview(r) = decode(
+            "pull_request_review",
+            &load("pull_request_review.submitted.json"),
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(r.review.state, "commented");
@@ -721,7 +722,11 @@ mod tests {
             panic!()
         };
         assert_eq!(b.rule.required_approving_review_count, Some(1));
-        assert!(b.changes.unwrap().contains_key("required_approving_review_count"));
+        assert!(
+            b.changes
+                .unwrap()
+                .contains_key("required_approving_review_count")
+        );
     }
 
     #[test]

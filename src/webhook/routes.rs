@@ -148,7 +148,10 @@ async fn webhook(
         }
         Err(JournalError::Full) => {
             metrics::delivery(&event, "queue_full");
-            tracing::warn!(delivery = id, "queue full; asking GitHub to record a failure");
+            tracing::warn!(
+                delivery = id,
+                "queue full; asking GitHub to record a failure"
+            );
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::RETRY_AFTER, "30")],

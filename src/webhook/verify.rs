@@ -99,7 +99,11 @@ mod tests {
             Err(SignatureError::Mismatch)
         );
         assert_eq!(
-            verify_signature(&secrets("other"), b"Hello, World!", Some(VECTOR_SIG.as_bytes())),
+            verify_signature(
+                &secrets("other"),
+                b"Hello, World!",
+                Some(VECTOR_SIG.as_bytes())
+            ),
             Err(SignatureError::Mismatch)
         );
     }
@@ -115,7 +119,10 @@ mod tests {
     #[test]
     fn missing_and_malformed_headers() {
         let s = secrets("k");
-        assert_eq!(verify_signature(&s, b"", None), Err(SignatureError::Missing));
+        assert_eq!(
+            verify_signature(&s, b"", None),
+            Err(SignatureError::Missing)
+        );
         for bad in [
             "",
             "sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",

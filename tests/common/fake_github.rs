@@ -164,10 +164,9 @@ impl FakeGitHub {
             ..Default::default()
         }));
         let api = routes(state.clone());
-        let app = Router::new()
-            .nest("/api/v3", api.clone())
-            .merge(api)
-            .layer(middleware::from_fn_with_state(state.clone(), record_and_inject));
+        let app = Router::new().nest("/api/v3", api.clone()).merge(api).layer(
+            middleware::from_fn_with_state(state.clone(), record_and_inject),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -202,7 +201,9 @@ impl FakeGitHub {
             st.blobs.insert(blob_sha(content), content.clone());
         }
         st.commits.insert((repo.to_owned(), sha.clone()), map);
-        st.default_heads.entry(repo.to_owned()).or_insert_with(|| sha.clone());
+        st.default_heads
+            .entry(repo.to_owned())
+            .or_insert_with(|| sha.clone());
         sha
     }
 
@@ -226,13 +227,23 @@ impl FakeGitHub {
     }
 
     /// Injects a failure for the next `times` matching requests.
-    pub fn fail(&self, method: Option<Method>, path_contains: &str, times: usize, status: u16, headers: &[(&str, &str)]) {
+    pub fn fail(
+        &self,
+        method: Option<Method>,
+        path_contains: &str,
+        times: usize,
+        status: u16,
+        headers: &[(&str, &str)],
+    ) {
         self.st().faults.push(Fault {
             method,
             path_contains: path_contains.to_owned(),
             remaining: times,
             status,
-            headers: headers.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             message: match status {
                 403 | 429 => "API rate limit exceeded for installation.".into(),
                 _ => "Server Error".into(),
@@ -265,7 +276,11 @@ impl FakeGitHub {
 
     /// `METHOD path` of every request, in order (for failure messages).
     pub fn call_log(&self) -> Vec<String> {
-        self.st().calls.iter().map(|c| format!("{} {}", c.method, c.path)).collect()
+        self.st()
+            .calls
+            .iter()
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect()
     }
 
     /// Total requests.
@@ -290,8 +305,15 @@ async fn record_and_inject(
     next: Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
-    let path = parts.uri.path().strip_prefix("/api/v3").unwrap_or(parts.uri.path()).to_owned();
+    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let path = parts
+        .uri
+        .path()
+        .strip_prefix("/api/v3")
+        .unwrap_or(parts.uri.path())
+        .to_owned();
     let fault = {
         let mut s = st.lock().unwrap();
         s.calls.push(Call {
@@ -326,9 +348,13 @@ async fn record_and_inject(
         }
         return resp;
     }
-    let mut resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    resp.headers_mut().insert("x-ratelimit-limit", HeaderValue::from_static("5000"));
-    resp.headers_mut().insert("x-ratelimit-remaining", HeaderValue::from_static("4990"));
+    let mut resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    resp.headers_mut()
+        .insert("x-ratelimit-limit", HeaderValue::from_static("5000"));
+    resp.headers_mut()
+        .insert("x-ratelimit-remaining", HeaderValue::from_static("4990"));
     resp
 }
 
@@ -344,13 +370,22 @@ fn routes(state: Arc<Mutex<FakeState>>) -> Router {
         .route("/repos/{o}/{r}/git/trees/{sha}", get(get_tree))
         .route("/repos/{o}/{r}/git/blobs/{sha}", get(get_blob))
         .route("/repos/{o}/{r}/contents/{*path}", get(get_contents))
-        .route("/repos/{o}/{r}/commits/{sha}/check-runs", get(list_check_runs))
+        .route(
+            "/repos/{o}/{r}/commits/{sha}/check-runs",
+            get(list_check_runs),
+        )
         .route("/repos/{o}/{r}/check-runs", post(create_check_run))
         .route("/repos/{o}/{r}/check-runs/{id}", patch(update_check_run))
-        .route("/repos/{o}/{r}/check-runs/{id}/annotations", get(list_annotations))
+        .route(
+            "/repos/{o}/{r}/check-runs/{id}/annotations",
+            get(list_annotations),
+        )
         .route("/repos/{o}/{r}/issues", post(create_issue).get(list_issues))
         .route("/repos/{o}/{r}/issues/{n}/comments", post(comment_issue))
-        .route("/orgs/{org}/teams/{team}/memberships/{user}", get(team_membership))
+        .route(
+            "/orgs/{org}/teams/{team}/memberships/{user}",
+            get(team_membership),
+        )
         .route("/orgs/{org}/memberships/{user}", get(org_membership))
         .with_state(state)
 }
@@ -361,8 +396,14 @@ fn err(status: StatusCode, message: &str) -> Response {
 
 /// Requires a token this fake issued.
 fn authorized(st: &FakeState, headers: &HeaderMap) -> Result<(), Response> {
-    let h = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let token = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("token ")).unwrap_or("");
+    let h = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let token = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("token "))
+        .unwrap_or("");
     if st.tokens.contains(token) {
         Ok(())
     } else {
@@ -379,8 +420,16 @@ macro_rules! guard {
 }
 
 fn page_params(q: &HashMap<String, String>) -> (usize, usize) {
-    let per = q.get("per_page").and_then(|v| v.parse().ok()).unwrap_or(30usize).clamp(1, 100);
-    let page = q.get("page").and_then(|v| v.parse().ok()).unwrap_or(1usize).max(1);
+    let per = q
+        .get("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30usize)
+        .clamp(1, 100);
+    let page = q
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1usize)
+        .max(1);
     (per, page)
 }
 
@@ -394,14 +443,23 @@ fn paged(items: Vec<Value>, q: &HashMap<String, String>, path: &str) -> Response
     let last = total.div_ceil(per).max(1);
     let mut links = Vec::new();
     if page < last {
-        links.push(format!("<http://fake{path}?per_page={per}&page={}>; rel=\"next\"", page + 1));
-        links.push(format!("<http://fake{path}?per_page={per}&page={last}>; rel=\"last\""));
+        links.push(format!(
+            "<http://fake{path}?per_page={per}&page={}>; rel=\"next\"",
+            page + 1
+        ));
+        links.push(format!(
+            "<http://fake{path}?per_page={per}&page={last}>; rel=\"last\""
+        ));
     }
     if page > 1 {
-        links.push(format!("<http://fake{path}?per_page={per}&page={}>; rel=\"prev\"", page - 1));
+        links.push(format!(
+            "<http://fake{path}?per_page={per}&page={}>; rel=\"prev\"",
+            page - 1
+        ));
     }
     if !links.is_empty() {
-        resp.headers_mut().insert("link", HeaderValue::from_str(&links.join(", ")).unwrap());
+        resp.headers_mut()
+            .insert("link", HeaderValue::from_str(&links.join(", ")).unwrap());
     }
     resp
 }
@@ -415,9 +473,15 @@ struct Claims {
 
 async fn access_token(State(st): S, Path(id): Path<u64>, headers: HeaderMap) -> Response {
     let mut s = st.lock().unwrap();
-    let h = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let h = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let Some(jwt) = h.strip_prefix("Bearer ") else {
-        return err(StatusCode::UNAUTHORIZED, "A JSON web token could not be decoded");
+        return err(
+            StatusCode::UNAUTHORIZED,
+            "A JSON web token could not be decoded",
+        );
     };
     let key = jsonwebtoken::DecodingKey::from_rsa_pem(s.public_key_pem.as_bytes()).unwrap();
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
@@ -436,7 +500,10 @@ async fn access_token(State(st): S, Path(id): Path<u64>, headers: HeaderMap) -> 
         _ => false,
     };
     if !iss_ok || claims.exp > now + 600 || claims.iat > now + 1 || claims.exp <= claims.iat {
-        return err(StatusCode::UNAUTHORIZED, "'Expiration time' claim ('exp') is too far in the future");
+        return err(
+            StatusCode::UNAUTHORIZED,
+            "'Expiration time' claim ('exp') is too far in the future",
+        );
     }
     // Opaque, long, not 40 characters: the App must not assume a format.
     let token = format!("ghs_{id}_{}.{}", s.next_id(), "x".repeat(300));
@@ -468,8 +535,14 @@ fn pull_json(p: &FakePull, changed_files: usize) -> Value {
 
 fn diff(s: &FakeState, p: &FakePull) -> Vec<Value> {
     let empty = BTreeMap::new();
-    let base = s.commits.get(&(p.repo.clone(), p.base_sha.clone())).unwrap_or(&empty);
-    let head = s.commits.get(&(p.repo.clone(), p.head_sha.clone())).unwrap_or(&empty);
+    let base = s
+        .commits
+        .get(&(p.repo.clone(), p.base_sha.clone()))
+        .unwrap_or(&empty);
+    let head = s
+        .commits
+        .get(&(p.repo.clone(), p.head_sha.clone()))
+        .unwrap_or(&empty);
     let paths: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
     paths
         .into_iter()
@@ -490,7 +563,11 @@ fn diff(s: &FakeState, p: &FakePull) -> Vec<Value> {
         .collect()
 }
 
-async fn get_pull(State(st): S, Path((o, r, n)): Path<(String, String, u64)>, headers: HeaderMap) -> Response {
+async fn get_pull(
+    State(st): S,
+    Path((o, r, n)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
     let s = st.lock().unwrap();
     guard!(s, headers);
     match s.pulls.get(&(format!("{o}/{r}"), n)) {
@@ -526,7 +603,11 @@ async fn pull_commits(
     let s = st.lock().unwrap();
     guard!(s, headers);
     match s.pulls.get(&(format!("{o}/{r}"), n)) {
-        Some(p) => paged(p.commits.clone(), &q, &format!("/repos/{o}/{r}/pulls/{n}/commits")),
+        Some(p) => paged(
+            p.commits.clone(),
+            &q,
+            &format!("/repos/{o}/{r}/pulls/{n}/commits"),
+        ),
         None => err(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
@@ -540,7 +621,11 @@ async fn pull_reviews(
     let s = st.lock().unwrap();
     guard!(s, headers);
     match s.pulls.get(&(format!("{o}/{r}"), n)) {
-        Some(p) => paged(p.reviews.clone(), &q, &format!("/repos/{o}/{r}/pulls/{n}/reviews")),
+        Some(p) => paged(
+            p.reviews.clone(),
+            &q,
+            &format!("/repos/{o}/{r}/pulls/{n}/reviews"),
+        ),
         None => err(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
@@ -577,16 +662,25 @@ async fn get_tree(
             entries.push(json!({"path": d, "mode": "040000", "type": "tree", "sha": blob_sha(d.as_bytes()), "url": "https://example/tree"}));
         }
     }
-    axum::Json(json!({"sha": sha, "url": "https://example", "tree": entries, "truncated": false})).into_response()
+    axum::Json(json!({"sha": sha, "url": "https://example", "tree": entries, "truncated": false}))
+        .into_response()
 }
 
 fn b64_wrapped(bytes: &[u8]) -> String {
     let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
     // GitHub wraps base64 content at 60 columns.
-    enc.as_bytes().chunks(60).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\n")
+    enc.as_bytes()
+        .chunks(60)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-async fn get_blob(State(st): S, Path((_o, _r, sha)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+async fn get_blob(
+    State(st): S,
+    Path((_o, _r, sha)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let s = st.lock().unwrap();
     guard!(s, headers);
     match s.blobs.get(&sha) {
@@ -662,8 +756,14 @@ async fn list_check_runs(
 
 /// Validates and applies `output` the way GitHub does; `Err` is a 422.
 fn apply_output(run: &mut FakeCheckRun, output: &Value) -> Result<(), String> {
-    let title = output.get("title").and_then(Value::as_str).ok_or("output.title is required")?;
-    let summary = output.get("summary").and_then(Value::as_str).ok_or("output.summary is required")?;
+    let title = output
+        .get("title")
+        .and_then(Value::as_str)
+        .ok_or("output.title is required")?;
+    let summary = output
+        .get("summary")
+        .and_then(Value::as_str)
+        .ok_or("output.summary is required")?;
     if summary.chars().count() > 65535 {
         return Err("output.summary is too long (maximum is 65535 characters)".into());
     }
@@ -672,12 +772,22 @@ fn apply_output(run: &mut FakeCheckRun, output: &Value) -> Result<(), String> {
     {
         return Err("output.text is too long".into());
     }
-    let anns = output.get("annotations").and_then(Value::as_array).cloned().unwrap_or_default();
+    let anns = output
+        .get("annotations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if anns.len() > 50 {
         return Err("Only 50 annotations are allowed per request".into());
     }
     for a in &anns {
-        for k in ["path", "start_line", "end_line", "annotation_level", "message"] {
+        for k in [
+            "path",
+            "start_line",
+            "end_line",
+            "annotation_level",
+            "message",
+        ] {
             if a.get(k).is_none() {
                 return Err(format!("annotation missing {k}"));
             }
@@ -692,13 +802,19 @@ fn apply_output(run: &mut FakeCheckRun, output: &Value) -> Result<(), String> {
         if a["message"].as_str().unwrap_or("").len() > 64 * 1024 {
             return Err("annotation message too long".into());
         }
-        if a.get("title").and_then(Value::as_str).is_some_and(|t| t.chars().count() > 255) {
+        if a.get("title")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.chars().count() > 255)
+        {
             return Err("annotation title too long".into());
         }
     }
     run.title = Some(title.to_owned());
     run.summary = Some(summary.to_owned());
-    run.text = output.get("text").and_then(Value::as_str).map(str::to_owned);
+    run.text = output
+        .get("text")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if !anns.is_empty() {
         run.annotation_batches.push(anns.len());
     }
@@ -717,7 +833,17 @@ fn apply_fields(run: &mut FakeCheckRun, body: &Value) -> Result<(), String> {
         }
     }
     if let Some(c) = body.get("conclusion").and_then(Value::as_str) {
-        if !["action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out"].contains(&c) {
+        if ![
+            "action_required",
+            "cancelled",
+            "failure",
+            "neutral",
+            "success",
+            "skipped",
+            "timed_out",
+        ]
+        .contains(&c)
+        {
             return Err(format!("invalid conclusion {c}"));
         }
         run.conclusion = Some(c.to_owned());
@@ -741,7 +867,10 @@ async fn create_check_run(
     let mut s = st.lock().unwrap();
     guard!(s, headers);
     let (Some(name), Some(head_sha)) = (body["name"].as_str(), body["head_sha"].as_str()) else {
-        return err(StatusCode::UNPROCESSABLE_ENTITY, "name and head_sha are required");
+        return err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name and head_sha are required",
+        );
     };
     let id = s.next_id();
     let app_id = s.app_id.parse().unwrap_or(0);
@@ -778,7 +907,11 @@ async fn update_check_run(
     let mut s = st.lock().unwrap();
     guard!(s, headers);
     let repo = format!("{o}/{r}");
-    let Some(run) = s.check_runs.iter_mut().find(|c| c.id == id && c.repo == repo) else {
+    let Some(run) = s
+        .check_runs
+        .iter_mut()
+        .find(|c| c.id == id && c.repo == repo)
+    else {
         return err(StatusCode::NOT_FOUND, "Not Found");
     };
     let mut updated = run.clone();
@@ -814,7 +947,11 @@ async fn list_annotations(
             a
         })
         .collect();
-    paged(items, &q, &format!("/repos/{o}/{r}/check-runs/{id}/annotations"))
+    paged(
+        items,
+        &q,
+        &format!("/repos/{o}/{r}/check-runs/{id}/annotations"),
+    )
 }
 
 fn issue_json(i: &FakeIssue) -> Value {
@@ -845,7 +982,11 @@ async fn create_issue(
         body: body["body"].as_str().unwrap_or("").to_owned(),
         labels: body["labels"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         state: "open".into(),
         comments: Vec::new(),
@@ -864,7 +1005,10 @@ async fn list_issues(
     let s = st.lock().unwrap();
     guard!(s, headers);
     let repo = format!("{o}/{r}");
-    let labels: Vec<&str> = q.get("labels").map(|l| l.split(',').collect()).unwrap_or_default();
+    let labels: Vec<&str> = q
+        .get("labels")
+        .map(|l| l.split(',').collect())
+        .unwrap_or_default();
     let state = q.get("state").map(String::as_str).unwrap_or("open");
     let items: Vec<Value> = s
         .issues
@@ -887,10 +1031,19 @@ async fn comment_issue(
     guard!(s, headers);
     let repo = format!("{o}/{r}");
     let id = s.next_id();
-    match s.issues.iter_mut().find(|i| i.repo == repo && i.number == n) {
+    match s
+        .issues
+        .iter_mut()
+        .find(|i| i.repo == repo && i.number == n)
+    {
         Some(i) => {
-            i.comments.push(body["body"].as_str().unwrap_or("").to_owned());
-            (StatusCode::CREATED, axum::Json(json!({"id": id, "body": body["body"]}))).into_response()
+            i.comments
+                .push(body["body"].as_str().unwrap_or("").to_owned());
+            (
+                StatusCode::CREATED,
+                axum::Json(json!({"id": id, "body": body["body"]})),
+            )
+                .into_response()
         }
         None => err(StatusCode::NOT_FOUND, "Not Found"),
     }
@@ -904,7 +1057,8 @@ async fn team_membership(
     let s = st.lock().unwrap();
     guard!(s, headers);
     if s.team_members.contains(&(org, team, user)) {
-        axum::Json(json!({"url": "https://example", "role": "member", "state": "active"})).into_response()
+        axum::Json(json!({"url": "https://example", "role": "member", "state": "active"}))
+            .into_response()
     } else {
         err(StatusCode::NOT_FOUND, "Not Found")
     }
@@ -918,7 +1072,8 @@ async fn org_membership(
     let s = st.lock().unwrap();
     guard!(s, headers);
     if s.org_members.contains(&(org, user)) {
-        axum::Json(json!({"url": "https://example", "role": "member", "state": "active"})).into_response()
+        axum::Json(json!({"url": "https://example", "role": "member", "state": "active"}))
+            .into_response()
     } else {
         err(StatusCode::NOT_FOUND, "Not Found")
     }

@@ -105,7 +105,10 @@ static DELIVERY: AtomicU64 = AtomicU64::new(1);
 
 /// A fresh delivery id.
 pub fn delivery_id() -> String {
-    format!("00000000-0000-4000-8000-{:012}", DELIVERY.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "00000000-0000-4000-8000-{:012}",
+        DELIVERY.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl Harness {
@@ -142,7 +145,9 @@ impl Harness {
     /// POSTs a correctly signed delivery.
     pub async fn deliver(&self, event: &str, delivery: &str, body: &[u8]) -> StatusCode {
         let sig = sign(SECRET.as_bytes(), body);
-        self.post_raw(event, delivery, body.to_vec(), Some(sig)).await.0
+        self.post_raw(event, delivery, body.to_vec(), Some(sig))
+            .await
+            .0
     }
 
     /// Waits until the queue is empty and nothing is in flight.
@@ -176,7 +181,9 @@ pub async fn post(
         .await
         .unwrap();
     let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -189,7 +196,9 @@ pub async fn get(app: &App, path: &str) -> (StatusCode, String) {
         .await
         .unwrap();
     let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .unwrap();
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
