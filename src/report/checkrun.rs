@@ -156,7 +156,7 @@ pub fn render(ev: &Evaluation, ctx: &RenderContext) -> CheckRunOutput {
     let mut annotations: Vec<Annotation> = ev.findings.iter().map(annotation).collect();
     let cut_annotations = annotations.len().saturating_sub(MAX_ANNOTATIONS);
     // Keep the most severe ones when cutting: errors first.
-    annotations.sort_by(|a, b| b.annotation_level.cmp(&a.annotation_level));
+    annotations.sort_by_key(|a| std::cmp::Reverse(a.annotation_level));
     annotations.truncate(MAX_ANNOTATIONS);
     annotations
         .sort_by(|a, b| (&a.path, a.start_line, &a.title).cmp(&(&b.path, b.start_line, &b.title)));
@@ -206,7 +206,7 @@ pub fn render(ev: &Evaluation, ctx: &RenderContext) -> CheckRunOutput {
             "\n### Top findings\n\n| Severity | Rule | Location | Message |\n|---|---|---|---|\n",
         );
         let mut top: Vec<&Finding> = ev.findings.iter().collect();
-        top.sort_by(|a, b| b.severity.cmp(&a.severity));
+        top.sort_by_key(|f| std::cmp::Reverse(f.severity));
         for f in top.iter().take(TOP_FINDINGS) {
             let _ = writeln!(
                 s,

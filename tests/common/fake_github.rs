@@ -261,7 +261,7 @@ impl FakeGitHub {
         self.st()
             .calls
             .iter()
-            .filter(|c| &c.method == method && c.path.contains(path_contains))
+            .filter(|c| c.method == *method && c.path.contains(path_contains))
             .count()
     }
 
@@ -270,7 +270,7 @@ impl FakeGitHub {
         self.st()
             .calls
             .iter()
-            .filter(|c| &c.method == method && c.path == path)
+            .filter(|c| c.method == *method && c.path == path)
             .count()
     }
 
@@ -395,7 +395,8 @@ fn err(status: StatusCode, message: &str) -> Response {
 }
 
 /// Requires a token this fake issued.
-fn authorized(st: &FakeState, headers: &HeaderMap) -> Result<(), Response> {
+/// `Some(401 response)` unless authorised.
+fn unauthorized(st: &FakeState, headers: &HeaderMap) -> Option<Response> {
     let h = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -405,15 +406,15 @@ fn authorized(st: &FakeState, headers: &HeaderMap) -> Result<(), Response> {
         .or_else(|| h.strip_prefix("token "))
         .unwrap_or("");
     if st.tokens.contains(token) {
-        Ok(())
+        None
     } else {
-        Err(err(StatusCode::UNAUTHORIZED, "Bad credentials"))
+        Some(err(StatusCode::UNAUTHORIZED, "Bad credentials"))
     }
 }
 
 macro_rules! guard {
     ($st:expr, $headers:expr) => {
-        if let Err(r) = authorized(&$st, &$headers) {
+        if let Some(r) = unauthorized(&$st, &$headers) {
             return r;
         }
     };
@@ -641,7 +642,7 @@ async fn get_tree(
     let Some(files) = s.commits.get(&(format!("{o}/{r}"), sha.clone())) else {
         return err(StatusCode::NOT_FOUND, "Not Found");
     };
-    let recursive = q.get("recursive").is_some();
+    let recursive = q.contains_key("recursive");
     let mut entries = Vec::new();
     let mut dirs = BTreeSet::new();
     for (path, content) in files {
