@@ -273,3 +273,45 @@ async fn health_ready_and_metrics() {
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+/// Acknowledgement latency through the router (no network): run with
+/// `cargo test --release --test webhook ack_latency -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a check"]
+async fn ack_latency() {
+    let mut s = settings("http://127.0.0.1:9");
+    s.queue_capacity = 100_000;
+    struct Noop;
+    #[async_trait]
+    impl Handler for Noop {
+        async fn handle(&self, _d: &Delivery) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+    let app = App::with_handler(&s, Arc::new(Noop));
+    let body = serde_json::to_vec(&fixture("pull_request.synchronize.json")).unwrap();
+    let sig = sign(SECRET.as_bytes(), &body);
+    let mut lat = Vec::new();
+    for i in 0..5000 {
+        let t = std::time::Instant::now();
+        let (st, _) = post(
+            &app,
+            "pull_request",
+            &format!("lat-{i}"),
+            body.clone(),
+            Some(sig.clone()),
+        )
+        .await;
+        lat.push(t.elapsed());
+        assert_eq!(st, StatusCode::ACCEPTED);
+    }
+    lat.sort();
+    println!(
+        "ack latency over {} deliveries of {} bytes: p50 {:?} p99 {:?} max {:?}",
+        lat.len(),
+        body.len(),
+        lat[lat.len() / 2],
+        lat[lat.len() * 99 / 100],
+        lat[lat.len() - 1]
+    );
+}
