@@ -1,6 +1,7 @@
 //! Renderers: pure functions from an [`Evaluation`](crate::engine::evaluate::Evaluation)
-//! to text, JSON and SARIF (and, for the App, check-run output).
+//! to text, JSON and SARIF, and to check-run output for the App.
 
+pub mod checkrun;
 pub mod json;
 pub mod ruledoc;
 pub mod sarif;
