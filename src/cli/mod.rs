@@ -6,6 +6,7 @@
 //! Exit codes (DESIGN.md "CLI"): 0 no error findings, 1 error findings,
 //! 2 usage, config or I/O error.
 
+pub mod app;
 pub mod change;
 pub mod check;
 pub mod config_load;
@@ -107,22 +108,15 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
-        // Integration points: the lead connects these to
-        // `gitops_guard::server::serve` and the PR pipeline.
-        Command::Serve => not_wired("serve"),
-        Command::CheckPr { target } => {
-            if parse_pr(&target).is_none() {
+        Command::Serve => app::serve(),
+        Command::CheckPr { target } => match parse_pr(&target) {
+            Some((repo, number)) => app::check_pr(repo, number),
+            None => {
                 eprintln!("gitops-guard: error: expected OWNER/REPO#N, got {target:?}");
-                return ExitCode::from(EXIT_USAGE);
+                ExitCode::from(EXIT_USAGE)
             }
-            not_wired("check-pr")
-        }
+        },
     }
-}
-
-fn not_wired(cmd: &str) -> ExitCode {
-    eprintln!("gitops-guard {cmd}: not yet wired");
-    ExitCode::from(EXIT_USAGE)
 }
 
 /// Parses `OWNER/REPO#N`.

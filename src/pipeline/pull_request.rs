@@ -115,15 +115,16 @@ pub fn targets(event: &Event) -> Vec<PrTarget> {
     }
 }
 
-/// **LEAD: switch this to `crate::engine::config::parse_config` when it
-/// lands** (positions, validation, tighten-only merge). Until then: plain
-/// serde via serde-saphyr (unknown keys are rejected by the schema's
-/// `deny_unknown_fields`).
-pub fn load_config(text: &str) -> Result<Config, String> {
-    if text.trim().is_empty() {
-        return Ok(Config::default());
-    }
-    serde_saphyr::from_str::<Config>(text).map_err(|e| e.to_string())
+/// Parses one config file (positions, validation); errors as one line each.
+pub fn load_config(file: &str, text: &str) -> Result<Config, String> {
+    crate::engine::config::parse_config(file, text).map_err(|errs| join_errors(&errs))
+}
+
+fn join_errors(errs: &[crate::engine::config::ConfigError]) -> String {
+    errs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Runs the pipeline for one PR and writes the check run.
@@ -336,30 +337,34 @@ pub async fn plan(
             base_tree.tree.len()
         )));
     }
-    // Trusted config: base commit, else organisation default, else not a
-    // deployment repository.
-    let (config_text, config_source) = match base_tree.blob(CONFIG_PATH) {
-        Some(entry) => (
-            blob_text(gh, ctx, repo, &entry.sha, CONFIG_PATH).await?,
-            CONFIG_PATH.to_owned(),
-        ),
-        None => match org_config(gh, ctx, repo.owner()).await? {
-            // LEAD: merge with the repo config (tighten-only) once parse_config lands.
-            Some(text) => (
-                (*text).clone(),
-                format!("{}/{ORG_CONFIG_REPO}/{ORG_CONFIG_PATH}", repo.owner()),
-            ),
-            None => return Ok(checkrun::not_a_deployment_repo(CONFIG_PATH)),
-        },
+    // Trusted config: the repository's file at the base commit, merged onto
+    // the organisation default (tighten-only); neither → not a deployment
+    // repository.
+    let repo_text = match base_tree.blob(CONFIG_PATH) {
+        Some(entry) => Some(blob_text(gh, ctx, repo, &entry.sha, CONFIG_PATH).await?),
+        None => None,
     };
-    let config = match load_config(&config_text) {
+    let org_text = org_config(gh, ctx, repo.owner()).await?;
+    let org_source = format!("{}/{ORG_CONFIG_REPO}/{ORG_CONFIG_PATH}", repo.owner());
+    let config_source = match (&repo_text, &org_text) {
+        (Some(_), _) => CONFIG_PATH.to_owned(),
+        (None, Some(_)) => org_source.clone(),
+        (None, None) => return Ok(checkrun::not_a_deployment_repo(CONFIG_PATH)),
+    };
+    let config = match crate::engine::config::effective_config(
+        org_text
+            .as_deref()
+            .map(|t| (org_source.as_str(), t.as_ref())),
+        repo_text.as_deref().map(|t| (CONFIG_PATH, t.as_ref())),
+    ) {
         Ok(c) => c,
-        Err(e) => {
+        Err(errs) => {
             return Ok(checkrun::could_not_evaluate(
                 "Configuration error: fix the gitops-guard config",
                 &format!(
-                    "{config_source} (at base commit {}): {e}",
-                    short(&pr.base.sha)
+                    "At base commit {}:\n{}",
+                    short(&pr.base.sha),
+                    join_errors(&errs)
                 ),
             ));
         }
@@ -764,11 +769,15 @@ mod tests {
 
     #[test]
     fn config_loading() {
-        assert_eq!(load_config("").unwrap(), Config::default());
-        let c = load_config("reviews:\n  required_approvals: 3\n").unwrap();
+        assert_eq!(load_config("c.yml", "").unwrap(), Config::default());
+        let c = load_config("c.yml", "reviews:\n  required_approvals: 3\n").unwrap();
         assert_eq!(c.reviews.required_approvals, 3);
-        assert!(load_config("reviews:\n  required_aprovals: 3\n").is_err());
-        assert!(load_config("version: [").is_err());
+        assert!(
+            load_config("c.yml", "reviews:\n  required_aprovals: 3\n")
+                .unwrap_err()
+                .contains("c.yml:2")
+        );
+        assert!(load_config("c.yml", "version: [").is_err());
     }
 
     #[test]
