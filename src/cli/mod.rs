@@ -7,6 +7,7 @@
 //! 2 usage, config or I/O error.
 
 pub mod app;
+pub mod bench;
 pub mod change;
 pub mod check;
 pub mod config_load;
@@ -43,6 +44,18 @@ pub enum Command {
     Check(CheckArgs),
     /// Run the GitHub App (webhook server).
     Serve,
+    /// Time the engine on a generated 10,000-object repository (or DIR).
+    Bench {
+        /// A repository to evaluate instead of the generated corpus.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Objects in the generated corpus.
+        #[arg(long, default_value_t = 10_000)]
+        objects: usize,
+        /// Timed runs (the best is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Evaluate one pull request through the GitHub API.
     #[command(name = "check-pr")]
     CheckPr {
@@ -109,6 +122,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Serve => app::serve(),
+        Command::Bench { dir, objects, runs } => bench::run(dir, objects, runs),
         Command::CheckPr { target } => match parse_pr(&target) {
             Some((repo, number)) => app::check_pr(repo, number),
             None => {
