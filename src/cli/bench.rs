@@ -55,10 +55,21 @@ pub fn run(dir: Option<PathBuf>, objects: usize, runs: usize) -> ExitCode {
         total += d;
         last = Some(ev);
     }
-    let Some(ev) = last else { return ExitCode::from(EXIT_USAGE) };
+    let Some(ev) = last else {
+        return ExitCode::from(EXIT_USAGE);
+    };
     let secs = best.as_secs_f64();
-    println!("corpus: {} ({} files, {} objects, {:.1} MB)", dir.display(), ev.stats.files, ev.stats.objects, bytes as f64 / 1e6);
-    println!("read from disk: {:.3} s (not included below)", read_time.as_secs_f64());
+    println!(
+        "corpus: {} ({} files, {} objects, {:.1} MB)",
+        dir.display(),
+        ev.stats.files,
+        ev.stats.objects,
+        bytes as f64 / 1e6
+    );
+    println!(
+        "read from disk: {:.3} s (not included below)",
+        read_time.as_secs_f64()
+    );
     println!(
         "evaluate: best {:.3} s, mean {:.3} s over {} runs; {:.0} objects/s, {:.1} MB/s; {} findings",
         secs,
