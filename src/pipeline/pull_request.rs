@@ -40,6 +40,8 @@ use crate::engine::evaluate::{Evaluation, evaluate_change};
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
+use crate::engine::kustomize::{Kustomization, is_kustomization_file};
+use crate::engine::yaml::Limits;
 use crate::github::{
     CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, NewCheckRun, PrFile,
     PullRequestInfo, Tree,
@@ -56,6 +58,10 @@ pub const ORG_CONFIG_PATH: &str = "gitops-guard.yml";
 /// Largest file we fetch and evaluate; larger changed manifests are
 /// reported as `invalid-manifest` (never silently skipped).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Most files fetched because a changed kustomization includes them; beyond
+/// it the check fails closed and asks for a local `check --base`.
+pub const MAX_RETARGETED_FILES: usize = 300;
 /// Most support files (AppProjects, policies) read from the base.
 const MAX_SUPPORT_FILES: usize = 5_000;
 /// Version tag of our `external_id`, bumped when evaluation semantics change.
@@ -494,6 +500,74 @@ pub async fn plan(
                     if let Ok(text) = text_or_finding(gh, ctx, repo, &entry.sha, &path).await? {
                         head_context.push(SourceFile::new(path, text));
                     }
+                }
+            }
+        }
+    }
+
+    // A changed kustomization re-targets everything it includes (also an
+    // overlay's `../base`): give the engine those files' head content.
+    if let Some(ht) = &head_tree {
+        let mut queue: Vec<String> = changed
+            .iter()
+            .filter(|c| is_kustomization_file(&c.path) && c.head.is_some())
+            .map(|c| c.path.clone())
+            .collect();
+        let mut seen: BTreeSet<String> = head_context.iter().map(|f| f.path.clone()).collect();
+        seen.extend(changed.iter().map(|c| c.path.clone()));
+        let mut fetched = 0usize;
+        while let Some(kpath) = queue.pop() {
+            let text = match head_context.iter().find(|f| f.path == kpath) {
+                Some(f) => f.text.clone(),
+                None => match changed
+                    .iter()
+                    .find(|c| c.path == kpath)
+                    .and_then(|c| c.head.clone())
+                {
+                    Some(t) => t,
+                    None => continue,
+                },
+            };
+            let Ok(k) = Kustomization::parse(&kpath, &text, &Limits::default()) else {
+                continue; // the engine reports the unreadable kustomization
+            };
+            for res in k.resources {
+                let dir_k = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+                    .iter()
+                    .map(|n| format!("{res}/{n}"))
+                    .find(|p| ht.blob(p).is_some());
+                let target = dir_k.unwrap_or(res);
+                if !seen.insert(target.clone()) {
+                    continue;
+                }
+                let Some(entry) = ht.blob(&target) else {
+                    continue;
+                };
+                fetched += 1;
+                if fetched > MAX_RETARGETED_FILES {
+                    shell_findings.push(Finding::at(
+                        "invalid-manifest",
+                        Severity::Error,
+                        &kpath,
+                        1,
+                        format!(
+                            "this change re-targets more than {MAX_RETARGETED_FILES} files through kustomizations; \
+                             gitops-guard does not fetch them all from the API — run `gitops-guard check --base` \
+                             on the change locally and split the PR"
+                        ),
+                    ));
+                    queue.clear();
+                    break;
+                }
+                if entry.size.unwrap_or(0) > MAX_FILE_BYTES {
+                    shell_findings.push(too_large(&target));
+                    continue;
+                }
+                if let Ok(text) = text_or_finding(gh, ctx, repo, &entry.sha, &target).await? {
+                    if is_kustomization_file(&target) {
+                        queue.push(target.clone());
+                    }
+                    head_context.push(SourceFile::new(target, text));
                 }
             }
         }
