@@ -1,6 +1,7 @@
 //! The pure policy engine: no async, no I/O, no GitHub types. It takes plain
 //! data (file contents, reviews, commits, push events) and returns findings.
 
+pub mod admission;
 pub mod codeowners;
 pub mod config;
 pub mod evaluate;

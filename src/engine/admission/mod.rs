@@ -1,0 +1,3 @@
+//! Admission rules: the checks an admission controller would apply to objects.
+
+pub mod kyverno;
