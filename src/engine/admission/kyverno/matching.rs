@@ -170,7 +170,7 @@ fn kind_selector(s: &str) -> (&str, &str, &str, &str) {
         [k] => ("*", "*", k, ""),
         [a, b] if upper(a) => ("*", "*", a, b),
         [v, k] => ("*", v, k, ""),
-        [v, k, sub] if upper(k) => ("*", v, k, sub),
+        [v, k, sub] if k.chars().next().is_some_and(char::is_uppercase) => ("*", v, k, sub),
         [g, v, k] => (g, v, k, ""),
         [g, v, k, sub] => (g, v, k, sub),
         _ => ("", "", "\u{0}", ""),
