@@ -82,11 +82,22 @@ fn listed_rules(path: &Path) -> HashMap<(String, String), Vec<String>> {
     let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
     for d in &docs {
         for r in d.get("results").and_then(Node::as_seq).unwrap_or_default() {
-            let s = |k: &str| r.get(k).and_then(Node::as_str).unwrap_or_default().to_owned();
+            let s = |k: &str| {
+                r.get(k)
+                    .and_then(Node::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             let (kind, rule) = (s("kind"), s("rule"));
-            for n in r.get("resources").and_then(Node::as_seq).unwrap_or_default() {
+            for n in r
+                .get("resources")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+            {
                 let name = n.as_str().unwrap_or_default().to_owned();
-                out.entry((kind.clone(), name)).or_default().push(rule.clone());
+                out.entry((kind.clone(), name))
+                    .or_default()
+                    .push(rule.clone());
             }
         }
     }
@@ -187,7 +198,12 @@ fn agrees_with_kyverno_on_the_corpus() {
     assert_eq!(other_rule_fails, 30);
     // Every disagreement would be listed here with its cause; there are none.
     let expected: Vec<String> = Vec::new();
-    assert_eq!(disagreements, expected, "disagreements:\n{}", disagreements.join("\n"));
+    assert_eq!(
+        disagreements,
+        expected,
+        "disagreements:\n{}",
+        disagreements.join("\n")
+    );
     assert_eq!(total, 2232 - 255);
     assert_eq!(not_covered, 255);
 }

@@ -212,11 +212,20 @@ mod tests {
     #[test]
     fn generated_rules() {
         let g = generate(&pod_rule(), Form::Template);
-        assert_eq!(g.pointer("/validate/pattern/spec/template/spec/hostPID"), Some(&json!("false")));
-        let g = generate(&pod_rule(), Form::CronJob);
-        assert!(g.pointer("/validate/pattern/spec/jobTemplate/spec/template/spec").is_some());
         assert_eq!(
-            rewrite("{{ request.object.spec.containers[].image }}", Form::Template),
+            g.pointer("/validate/pattern/spec/template/spec/hostPID"),
+            Some(&json!("false"))
+        );
+        let g = generate(&pod_rule(), Form::CronJob);
+        assert!(
+            g.pointer("/validate/pattern/spec/jobTemplate/spec/template/spec")
+                .is_some()
+        );
+        assert_eq!(
+            rewrite(
+                "{{ request.object.spec.containers[].image }}",
+                Form::Template
+            ),
             "{{ request.object.spec.template.spec.containers[].image }}"
         );
         assert_eq!(

@@ -21,8 +21,8 @@ use jmespath::{Expression, Rcvar, Runtime, Variable};
 use serde_json::Value as J;
 
 use super::operators::{
-    Op, Scalar, go_sprint, operator_of, parse_duration, parse_quantity, split_range,
-    match_string_pattern, wildcard_match,
+    Op, Scalar, go_sprint, match_string_pattern, operator_of, parse_duration, parse_quantity,
+    split_range, wildcard_match,
 };
 
 /// Kyverno's custom JMESPath functions we implement.
@@ -95,7 +95,9 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
             Box::new(|args: &[Rcvar], _: &mut jmespath::Context<'_>| {
                 let a = args[0].as_string().cloned().unwrap_or_default();
                 let b = args[1].as_string().cloned().unwrap_or_default();
-                Ok(Rc::new(Variable::Bool(a.to_lowercase() == b.to_lowercase())))
+                Ok(Rc::new(Variable::Bool(
+                    a.to_lowercase() == b.to_lowercase(),
+                )))
             }),
         )),
     );
@@ -314,7 +316,8 @@ impl VarContext {
     pub fn query(&self, expr: &str) -> Result<Rcvar, String> {
         let e = compiled(expr)?;
         let data = Variable::Object(self.root.clone());
-        e.search(data).map_err(|e| format!("JMESPath `{expr}` failed: {e}"))
+        e.search(data)
+            .map_err(|e| format!("JMESPath `{expr}` failed: {e}"))
     }
 }
 
@@ -717,12 +720,20 @@ mod tests {
     #[test]
     fn set_operators() {
         let allowed = json!(["AUDIT_WRITE", "CHOWN"]);
-        assert!(op("AnyNotIn", json!(["CHOWN", "SYS_ADMIN"]), allowed.clone()));
+        assert!(op(
+            "AnyNotIn",
+            json!(["CHOWN", "SYS_ADMIN"]),
+            allowed.clone()
+        ));
         assert!(!op("AnyNotIn", json!(["CHOWN"]), allowed.clone()));
         assert!(!op("AnyNotIn", json!([]), allowed.clone()));
         assert!(op("AnyIn", json!(["CHOWN", "X"]), allowed.clone()));
         assert!(!op("AnyIn", json!(["X"]), allowed.clone()));
-        assert!(op("AllIn", json!(["CHOWN", "AUDIT_WRITE"]), allowed.clone()));
+        assert!(op(
+            "AllIn",
+            json!(["CHOWN", "AUDIT_WRITE"]),
+            allowed.clone()
+        ));
         assert!(!op("AllIn", json!(["CHOWN", "X"]), allowed.clone()));
         assert!(op("AllNotIn", json!(["X", "Y"]), allowed.clone()));
         assert!(!op("AllNotIn", json!(["X", "CHOWN"]), allowed.clone()));
@@ -796,8 +807,12 @@ mod tests {
             json!("CREATE")
         );
         assert_eq!(
-            substitute_str("pod {{request.object.spec.containers[0].name}} bad", &cx, Mode::Strict)
-                .unwrap(),
+            substitute_str(
+                "pod {{request.object.spec.containers[0].name}} bad",
+                &cx,
+                Mode::Strict
+            )
+            .unwrap(),
             json!("pod a bad")
         );
         assert!(substitute_str("{{ request.object.nope }}", &cx, Mode::Strict).is_err());

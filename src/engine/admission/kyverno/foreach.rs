@@ -70,7 +70,9 @@ fn one(
                 Ok(false) => continue,
                 Err(e) => {
                     return Outcome::Error {
-                        message: format!("rule {rule}: failed to evaluate foreach preconditions: {e}"),
+                        message: format!(
+                            "rule {rule}: failed to evaluate foreach preconditions: {e}"
+                        ),
                         line: obj_line,
                     };
                 }

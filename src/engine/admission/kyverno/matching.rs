@@ -78,7 +78,9 @@ fn string_map(v: Option<&J>) -> Vec<(String, String)> {
             .map(|(k, v)| {
                 (
                     k.clone(),
-                    v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()),
+                    v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string()),
                 )
             })
             .collect(),
@@ -95,7 +97,10 @@ fn selector(v: Option<&J>) -> Option<Selector> {
                 .iter()
                 .map(|e| {
                     (
-                        e.get("key").and_then(J::as_str).unwrap_or_default().to_owned(),
+                        e.get("key")
+                            .and_then(J::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
                         e.get("operator")
                             .and_then(J::as_str)
                             .unwrap_or_default()
@@ -343,13 +348,21 @@ mod tests {
     use serde_json::json;
 
     fn obj(y: &str) -> Object {
-        load_objects("f.yaml", y, &Limits::default()).objects.remove(0)
+        load_objects("f.yaml", y, &Limits::default())
+            .objects
+            .remove(0)
     }
     fn block(v: J) -> Block {
         parse_block(&v, &mut Vec::new())
     }
     fn matches(b: &Block, o: &Object) -> bool {
-        block_matches(b, &Target { obj: o, as_pod: false })
+        block_matches(
+            b,
+            &Target {
+                obj: o,
+                as_pod: false,
+            },
+        )
     }
 
     const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1\n  namespace: prod\n  labels: {app: web}\n  annotations: {team: a}\n";
@@ -374,41 +387,93 @@ mod tests {
             assert_eq!(matches(&b, &d), dep, "{sel} on Deployment");
         }
         let b = block(json!({"resources": {"kinds": ["Pod"]}}));
-        assert!(block_matches(&b, &Target { obj: &d, as_pod: true }));
+        assert!(block_matches(
+            &b,
+            &Target {
+                obj: &d,
+                as_pod: true
+            }
+        ));
     }
 
     #[test]
     fn names_namespaces_selectors_annotations() {
         let p = obj(POD);
         let m = |v: J| matches(&block(v), &p);
-        assert!(m(json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["web-*"]}}]})));
-        assert!(!m(json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["db-*"]}}]})));
+        assert!(m(
+            json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["web-*"]}}]})
+        ));
+        assert!(!m(
+            json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["db-*"]}}]})
+        ));
         assert!(m(json!({"any": [{"resources": {"namespaces": ["pr*"]}}]})));
         assert!(!m(json!({"any": [{"resources": {"namespaces": ["dev"]}}]})));
-        assert!(m(json!({"any": [{"resources": {"selector": {"matchLabels": {"app": "web"}}}}]})));
-        assert!(!m(json!({"any": [{"resources": {"selector": {"matchLabels": {"app": "db"}}}}]})));
-        assert!(m(json!({"any": [{"resources": {"selector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}}}]})));
-        assert!(m(json!({"any": [{"resources": {"selector": {"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]}}}]})));
-        assert!(m(json!({"any": [{"resources": {"annotations": {"team": "*"}}}]})));
-        assert!(!m(json!({"any": [{"resources": {"annotations": {"owner": "*"}}}]})));
-        assert!(!m(json!({"any": [{"resources": {"operations": ["DELETE"]}}]})));
-        assert!(m(json!({"all": [{"resources": {"kinds": ["Pod"]}}, {"resources": {"names": ["web-1"]}}]})));
-        assert!(!m(json!({"all": [{"resources": {"kinds": ["Pod"]}}, {"resources": {"names": ["x"]}}]})));
+        assert!(m(
+            json!({"any": [{"resources": {"selector": {"matchLabels": {"app": "web"}}}}]})
+        ));
+        assert!(!m(
+            json!({"any": [{"resources": {"selector": {"matchLabels": {"app": "db"}}}}]})
+        ));
+        assert!(m(
+            json!({"any": [{"resources": {"selector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}}}]})
+        ));
+        assert!(m(
+            json!({"any": [{"resources": {"selector": {"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]}}}]})
+        ));
+        assert!(m(
+            json!({"any": [{"resources": {"annotations": {"team": "*"}}}]})
+        ));
+        assert!(!m(
+            json!({"any": [{"resources": {"annotations": {"owner": "*"}}}]})
+        ));
+        assert!(!m(
+            json!({"any": [{"resources": {"operations": ["DELETE"]}}]})
+        ));
+        assert!(m(
+            json!({"all": [{"resources": {"kinds": ["Pod"]}}, {"resources": {"names": ["web-1"]}}]})
+        ));
+        assert!(!m(
+            json!({"all": [{"resources": {"kinds": ["Pod"]}}, {"resources": {"names": ["x"]}}]})
+        ));
     }
 
     #[test]
     fn unknown_facts_fail_closed() {
         let nons = obj("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n");
         let b = block(json!({"any": [{"resources": {"namespaces": ["prod"]}}]}));
-        assert!(block_matches(&b, &Target { obj: &nons, as_pod: false }));
-        assert!(!block_excludes(&b, &Target { obj: &nons, as_pod: false }));
+        assert!(block_matches(
+            &b,
+            &Target {
+                obj: &nons,
+                as_pod: false
+            }
+        ));
+        assert!(!block_excludes(
+            &b,
+            &Target {
+                obj: &nons,
+                as_pod: false
+            }
+        ));
         let mut problems = Vec::new();
         let b = parse_block(
             &json!({"any": [{"resources": {"kinds": ["Pod"]}, "subjects": [{"kind": "User", "name": "x"}]}]}),
             &mut problems,
         );
         assert_eq!(problems.len(), 1);
-        assert!(block_matches(&b, &Target { obj: &nons, as_pod: false }));
-        assert!(!block_excludes(&b, &Target { obj: &nons, as_pod: false }));
+        assert!(block_matches(
+            &b,
+            &Target {
+                obj: &nons,
+                as_pod: false
+            }
+        ));
+        assert!(!block_excludes(
+            &b,
+            &Target {
+                obj: &nons,
+                as_pod: false
+            }
+        ));
     }
 }

@@ -115,7 +115,11 @@ pub fn evaluate(policies: &[Policy], obj: &Object) -> Vec<KyvernoResult> {
 
 /// Evaluates every policy on one object, with the built-in PSS engine for
 /// `podSecurity` rules.
-pub fn evaluate_with_pss(policies: &[Policy], obj: &Object, pss: PssCheck<'_>) -> Vec<KyvernoResult> {
+pub fn evaluate_with_pss(
+    policies: &[Policy],
+    obj: &Object,
+    pss: PssCheck<'_>,
+) -> Vec<KyvernoResult> {
     evaluate_inner(policies, obj, Some(pss))
 }
 
@@ -138,7 +142,11 @@ pub fn outcomes(
     out
 }
 
-fn evaluate_inner(policies: &[Policy], obj: &Object, pss: Option<PssCheck<'_>>) -> Vec<KyvernoResult> {
+fn evaluate_inner(
+    policies: &[Policy],
+    obj: &Object,
+    pss: Option<PssCheck<'_>>,
+) -> Vec<KyvernoResult> {
     let mut vars = Vars::new(obj);
     let mut out = Vec::new();
     for p in policies {
@@ -191,7 +199,8 @@ fn applies(p: &Policy, r: &Rule, obj: &Object) -> bool {
     let as_pod = match r.autogen {
         None => false,
         Some(form) => {
-            if !p.controllers.iter().any(|c| *c == obj.kind) || autogen::Form::of(&obj.kind) != form {
+            if !p.controllers.iter().any(|c| *c == obj.kind) || autogen::Form::of(&obj.kind) != form
+            {
                 return false;
             }
             true
@@ -236,7 +245,9 @@ fn rule_outcomes(
         let Some(pss) = pss else {
             return vec![(
                 Outcome::Error {
-                    message: format!("rule {name}: podSecurity needs the built-in Pod Security engine, which was not provided"),
+                    message: format!(
+                        "rule {name}: podSecurity needs the built-in Pod Security engine, which was not provided"
+                    ),
                     line: obj.line,
                 },
                 None,
@@ -269,7 +280,14 @@ fn rule_outcomes(
             .collect();
     }
     let message = rule_message(r, vars);
-    let o = check_outcome(&r.check, &name, message.as_deref(), &obj.root, obj.line, vars.get());
+    let o = check_outcome(
+        &r.check,
+        &name,
+        message.as_deref(),
+        &obj.root,
+        obj.line,
+        vars.get(),
+    );
     vec![(o, None)]
 }
 
@@ -387,7 +405,9 @@ pub(crate) fn check_outcome(
                     line: obj_line,
                 },
                 Err(e) => Outcome::Error {
-                    message: format!("rule {rule}: failed to substitute variables in deny conditions: {e}"),
+                    message: format!(
+                        "rule {rule}: failed to substitute variables in deny conditions: {e}"
+                    ),
                     line: obj_line,
                 },
             }

@@ -139,7 +139,9 @@ pub fn parse_quantity(s: &str) -> Option<Quantity> {
     let mut mantissa: i128 = 0;
     let mut exp10: i32 = p10 + 9; // to nano units
     for c in int_part.bytes().chain(frac_part.bytes()) {
-        mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(c - b'0'))?;
+        mantissa = mantissa
+            .checked_mul(10)?
+            .checked_add(i128::from(c - b'0'))?;
     }
     exp10 -= frac_part.len() as i32;
     let mut v = mantissa.checked_mul(1i128.checked_shl(p2)?)?;
@@ -496,7 +498,10 @@ mod tests {
         assert!(!wildcard_match("*a*b*", "xxbxxaxx"));
         // no blow-up
         let long = "a".repeat(5000);
-        assert!(!wildcard_match(&"*a".repeat(50).to_string().replace("a", "a*b"), &long));
+        assert!(!wildcard_match(
+            &"*a".repeat(50).to_string().replace("a", "a*b"),
+            &long
+        ));
     }
 
     #[test]
@@ -554,8 +559,14 @@ mod tests {
         assert!(match_string_pattern(s("prod"), "!dev"));
         assert!(!match_string_pattern(s("dev"), "!dev"));
         // `|` or, `&` and
-        assert!(match_string_pattern(s("Localhost"), "RuntimeDefault | Localhost"));
-        assert!(!match_string_pattern(s("Unconfined"), "RuntimeDefault | Localhost"));
+        assert!(match_string_pattern(
+            s("Localhost"),
+            "RuntimeDefault | Localhost"
+        ));
+        assert!(!match_string_pattern(
+            s("Unconfined"),
+            "RuntimeDefault | Localhost"
+        ));
         assert!(match_string_pattern(s("abc"), "a* & *c"));
         assert!(!match_string_pattern(s("abd"), "a* & *c"));
         // ranges

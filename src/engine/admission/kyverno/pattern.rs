@@ -491,9 +491,7 @@ fn expand_in_metadata(pentries: &[Entry], rentries: &[Entry]) -> Option<Vec<Entr
     let mut changed = false;
     let mut new_meta: Vec<Entry> = Vec::with_capacity(pmeta.len());
     for tag in pmeta {
-        let is_tag = |t: &str| {
-            tag.key == t || parse_anchor(&tag.key).is_some_and(|(_, k)| k == t)
-        };
+        let is_tag = |t: &str| tag.key == t || parse_anchor(&tag.key).is_some_and(|(_, k)| k == t);
         let which = if is_tag("labels") {
             "labels"
         } else if is_tag("annotations") {
@@ -736,12 +734,12 @@ mod tests {
     fn missing_anchor_key_turns_fail_into_error() {
         // `X(user)` never occurs and a plain key fails: Kyverno reports an
         // execution error (no path), not a path failure.
-        let e = fail(
-            "spec: {a: 1}",
-            "spec:\n  X(user): \"null\"\n  a: 2\n",
-        );
+        let e = fail("spec: {a: 1}", "spec:\n  X(user): \"null\"\n  a: 2\n");
         assert_eq!(e.path, "");
-        let e = fail("spec: {a: 1, user: x}", "spec:\n  a: 2\n  X(user): \"null\"\n");
+        let e = fail(
+            "spec: {a: 1, user: x}",
+            "spec:\n  a: 2\n  X(user): \"null\"\n",
+        );
         assert_eq!(e.path, "/spec/user/");
     }
 

@@ -102,7 +102,10 @@ impl PodSecurity {
                     continue;
                 }
                 let images = match e.get("images") {
-                    Some(J::Array(i)) => i.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
+                    Some(J::Array(i)) => i
+                        .iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect(),
                     _ => Vec::new(),
                 };
                 exclude.push(Exclusion { rule, images });

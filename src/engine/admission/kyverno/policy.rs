@@ -154,7 +154,8 @@ pub struct Policy {
 
 /// True for Kyverno policy kinds.
 pub fn is_policy(obj: &Object) -> bool {
-    obj.api_version.starts_with("kyverno.io/") && (obj.kind == "ClusterPolicy" || obj.kind == "Policy")
+    obj.api_version.starts_with("kyverno.io/")
+        && (obj.kind == "ClusterPolicy" || obj.kind == "Policy")
 }
 
 /// Converts JSON back into a node (patterns built by autogen or foreach
@@ -262,7 +263,10 @@ fn check_conditions(v: &J, out: &mut Vec<String>) {
 fn parse_check(validate: &J, out: &mut Vec<String>) -> Option<Check> {
     let unsupported = [
         ("cel", "CEL validation (`validate.cel`)"),
-        ("manifests", "manifest signature verification (`validate.manifests`)"),
+        (
+            "manifests",
+            "manifest signature verification (`validate.manifests`)",
+        ),
         ("assert", "assertion trees (`validate.assert`)"),
     ];
     for (k, what) in unsupported {
@@ -306,7 +310,11 @@ fn parse_check(validate: &J, out: &mut Vec<String>) -> Option<Check> {
 }
 
 fn parse_foreach(f: &J, out: &mut Vec<String>) -> Option<ForEach> {
-    let list = f.get("list").and_then(J::as_str).unwrap_or_default().to_owned();
+    let list = f
+        .get("list")
+        .and_then(J::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if list.is_empty() {
         out.push("foreach without `list`".into());
         return None;
@@ -315,7 +323,9 @@ fn parse_foreach(f: &J, out: &mut Vec<String>) -> Option<ForEach> {
         out.push(m);
     }
     if f.get("context").is_some() {
-        out.push("foreach `context` entries (API calls, ConfigMaps, variables) are not supported".into());
+        out.push(
+            "foreach `context` entries (API calls, ConfigMaps, variables) are not supported".into(),
+        );
         return None;
     }
     if let Some(p) = f.get("preconditions") {
@@ -376,7 +386,9 @@ fn load_one(obj: &Object) -> (Option<Policy>, Vec<PolicyProblem>) {
             l.problem(
                 None,
                 obj.line_of(&["spec", "validationFailureAction"]),
-                format!("validationFailureAction `{s}` is neither Enforce nor Audit; treated as Enforce"),
+                format!(
+                    "validationFailureAction `{s}` is neither Enforce nor Audit; treated as Enforce"
+                ),
             );
             Action::Enforce
         }),
@@ -397,7 +409,10 @@ fn load_one(obj: &Object) -> (Option<Policy>, Vec<PolicyProblem>) {
                 );
             }
             let namespaces = match o.get("namespaces") {
-                Some(J::Array(ns)) => ns.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect(),
+                Some(J::Array(ns)) => ns
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_owned))
+                    .collect(),
                 _ => Vec::new(),
             };
             overrides.push(Override {
@@ -421,7 +436,11 @@ fn load_one(obj: &Object) -> (Option<Policy>, Vec<PolicyProblem>) {
     let rule_nodes = obj.root.path(&["spec", "rules"]).and_then(Node::as_seq);
     let mut rules = Vec::new();
     for (i, raw) in raw_rules.iter().enumerate() {
-        let name = raw.get("name").and_then(J::as_str).unwrap_or_default().to_owned();
+        let name = raw
+            .get("name")
+            .and_then(J::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let line = rule_nodes
             .and_then(|r| r.get(i))
             .map(|n| n.span.line)
@@ -466,7 +485,13 @@ fn load_one(obj: &Object) -> (Option<Policy>, Vec<PolicyProblem>) {
     (Some(policy), l.problems)
 }
 
-fn load_rule(l: &mut Loader<'_>, raw: &J, name: &str, line: u32, form: Option<Form>) -> Option<Rule> {
+fn load_rule(
+    l: &mut Loader<'_>,
+    raw: &J,
+    name: &str,
+    line: u32,
+    form: Option<Form>,
+) -> Option<Rule> {
     for (k, what) in [
         ("mutate", "mutate rules"),
         ("generate", "generate rules"),
@@ -487,7 +512,10 @@ fn load_rule(l: &mut Loader<'_>, raw: &J, name: &str, line: u32, form: Option<Fo
     };
     let mut out = Vec::new();
     if raw.get("context").is_some() {
-        out.push("rule `context` (API calls, ConfigMaps, image registries, variables) is not supported".into());
+        out.push(
+            "rule `context` (API calls, ConfigMaps, image registries, variables) is not supported"
+                .into(),
+        );
     }
     let mut match_problems = Vec::new();
     let matcher = match raw.get("match") {
@@ -497,7 +525,9 @@ fn load_rule(l: &mut Loader<'_>, raw: &J, name: &str, line: u32, form: Option<Fo
             Block::default()
         }
     };
-    let exclude = raw.get("exclude").map(|e| parse_block(e, &mut match_problems));
+    let exclude = raw
+        .get("exclude")
+        .map(|e| parse_block(e, &mut match_problems));
     for p in match_problems {
         l.problem(Some(name), line, p);
     }
@@ -509,7 +539,9 @@ fn load_rule(l: &mut Loader<'_>, raw: &J, name: &str, line: u32, form: Option<Fo
         Some(s) => match Action::parse(s) {
             Some(a) => Some(a),
             None => {
-                out.push(format!("failureAction `{s}` is neither Enforce nor Audit; treated as Enforce"));
+                out.push(format!(
+                    "failureAction `{s}` is neither Enforce nor Audit; treated as Enforce"
+                ));
                 Some(Action::Enforce)
             }
         },
@@ -518,9 +550,17 @@ fn load_rule(l: &mut Loader<'_>, raw: &J, name: &str, line: u32, form: Option<Fo
     if let Some(m) = validate.get("message") {
         check_strings(m, &mut out);
     }
-    let fatal = check.is_none() || raw.get("context").is_some() || out.iter().any(|m| m.contains("not supported") || m.contains("invalid JMESPath"));
+    let fatal = check.is_none()
+        || raw.get("context").is_some()
+        || out
+            .iter()
+            .any(|m| m.contains("not supported") || m.contains("invalid JMESPath"));
     for m in out {
-        let suffix = if fatal { "; this rule is not evaluated" } else { "" };
+        let suffix = if fatal {
+            "; this rule is not evaluated"
+        } else {
+            ""
+        };
         l.problem(Some(name), line, format!("{m}{suffix}"));
     }
     if fatal {
@@ -532,7 +572,10 @@ fn load_rule(l: &mut Loader<'_>, raw: &J, name: &str, line: u32, form: Option<Fo
         matcher,
         exclude,
         preconditions: raw.get("preconditions").cloned(),
-        message: validate.get("message").and_then(J::as_str).map(str::to_owned),
+        message: validate
+            .get("message")
+            .and_then(J::as_str)
+            .map(str::to_owned),
         action,
         check: check?,
         line,

@@ -82,7 +82,10 @@ fn autogen_covers_controllers_under_the_pod_rule_id() {
     let r = evaluate(&ps, &dep[0]);
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(r[0].rule.as_str(), "kyverno/no-priv/privileged");
-    assert!(r[0].message.contains("rule autogen-privileged failed at path /spec/template/spec/containers/0/"));
+    assert!(
+        r[0].message
+            .contains("rule autogen-privileged failed at path /spec/template/spec/containers/0/")
+    );
     assert_eq!(r[0].line, 11);
     let cj = objects(
         "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: c\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n          - name: a\n            ports:\n            - hostPort: 8080\n",
@@ -91,7 +94,8 @@ fn autogen_covers_controllers_under_the_pod_rule_id() {
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(r[0].rule.as_str(), "kyverno/no-priv/ports");
     // a Service is not a pod controller
-    let svc = objects("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  containers: x\n");
+    let svc =
+        objects("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  containers: x\n");
     assert!(evaluate(&ps, &svc[0]).is_empty());
 }
 
@@ -148,10 +152,16 @@ spec:
     let r = evaluate(&ps, &objects(bad)[0]);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].severity, Severity::Warning);
-    assert!(r[0].message.starts_with("validation error: rule r failed at path /spec/hostNetwork/"));
+    assert!(
+        r[0].message
+            .starts_with("validation error: rule r failed at path /spec/hostNetwork/")
+    );
     let excluded = bad.replace("prod", "kube-system");
     assert!(evaluate(&ps, &objects(&excluded)[0]).is_empty());
-    let skipped = bad.replace("namespace: prod", "namespace: prod\n  labels: {app: skip-me}");
+    let skipped = bad.replace(
+        "namespace: prod",
+        "namespace: prod\n  labels: {app: skip-me}",
+    );
     assert!(evaluate(&ps, &objects(&skipped)[0]).is_empty());
 }
 
@@ -225,7 +235,11 @@ fn podsecurity_goes_through_the_seam() {
     assert!(problems.is_empty());
     let pod = objects("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  hostPID: true\n");
     let fake = |_: &Object, _: crate::engine::config::PssLevel| {
-        vec![crate::engine::violation::Violation::new("host-namespaces", 5, "hostPID=true")]
+        vec![crate::engine::violation::Violation::new(
+            "host-namespaces",
+            5,
+            "hostPID=true",
+        )]
     };
     let r = evaluate_with_pss(&ps, &pod[0], &fake);
     assert_eq!(r.len(), 1);
@@ -242,7 +256,10 @@ fn podsecurity_goes_through_the_seam() {
 fn namespaced_policy_applies_only_in_its_namespace() {
     let y = POLICY
         .replace("kind: ClusterPolicy", "kind: Policy")
-        .replace("  name: no-priv\n", "  name: no-priv\n  namespace: team-a\n");
+        .replace(
+            "  name: no-priv\n",
+            "  name: no-priv\n  namespace: team-a\n",
+        );
     let (ps, _) = policies(&y);
     let pod = |ns: &str| {
         objects(&format!(
@@ -277,9 +294,13 @@ spec:
 "#;
     let (ps, problems) = policies(y);
     assert!(problems.is_empty(), "{problems:?}");
-    let good = objects("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n    securityContext: {capabilities: {drop: [ALL]}}\n");
+    let good = objects(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n    securityContext: {capabilities: {drop: [ALL]}}\n",
+    );
     assert!(evaluate(&ps, &good[0]).is_empty());
-    let bad = objects("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n    securityContext: {capabilities: {drop: [ALL]}}\n  - name: b\n");
+    let bad = objects(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n    securityContext: {capabilities: {drop: [ALL]}}\n  - name: b\n",
+    );
     let r = evaluate(&ps, &bad[0]);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].message, "Containers must drop `ALL` capabilities.");
