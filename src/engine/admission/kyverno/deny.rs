@@ -459,7 +459,7 @@ fn eval_one(c: &J) -> Result<bool, String> {
     let key = c.get("key").unwrap_or(&J::Null);
     let value = c.get("value").unwrap_or(&J::Null);
     let op = c.get("operator").and_then(J::as_str).unwrap_or_default();
-    Ok(evaluate_operator(op, key, value).ok_or_else(|| format!("unknown operator `{op}`"))?)
+    evaluate_operator(op, key, value).ok_or_else(|| format!("unknown operator `{op}`"))
 }
 
 /// One operator on substituted key and value; `None` for an unknown operator.
@@ -553,6 +553,7 @@ fn equals(key: &J, value: &J) -> bool {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // Kyverno's operator names
 enum SetOp {
     AnyIn,
     AnyNotIn,

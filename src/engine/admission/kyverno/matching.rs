@@ -258,11 +258,8 @@ pub fn filter_matches(f: &Filter, t: &Target<'_>, unknown: bool) -> bool {
     }
     if !f.namespaces.is_empty() {
         match namespace_of(t.obj) {
-            Some(ns) => {
-                if !f.namespaces.iter().any(|n| wildcard_match(n, ns)) {
-                    return false;
-                }
-            }
+            Some(ns) if !f.namespaces.iter().any(|n| wildcard_match(n, ns)) => return false,
+            Some(_) => {}
             None if !unknown => return false,
             None => {}
         }

@@ -199,8 +199,7 @@ fn applies(p: &Policy, r: &Rule, obj: &Object) -> bool {
     let as_pod = match r.autogen {
         None => false,
         Some(form) => {
-            if !p.controllers.iter().any(|c| *c == obj.kind) || autogen::Form::of(&obj.kind) != form
-            {
+            if !p.controllers.contains(&obj.kind) || autogen::Form::of(&obj.kind) != form {
                 return false;
             }
             true

@@ -300,10 +300,7 @@ fn parse_check(validate: &J, out: &mut Vec<String>) -> Option<Check> {
         return Some(Check::Foreach(list));
     }
     if let Some(ps) = validate.get("podSecurity") {
-        return match PodSecurity::parse(ps, out) {
-            Some(p) => Some(Check::PodSecurity(p)),
-            None => None,
-        };
+        return PodSecurity::parse(ps, out).map(Check::PodSecurity);
     }
     out.push("validate rule has none of pattern, anyPattern, deny, foreach, podSecurity".into());
     None
