@@ -13,9 +13,14 @@ use gitops_guard::engine::object::{Object, load_objects};
 use gitops_guard::engine::yaml::Limits;
 
 fn shared() -> PathBuf {
-    std::env::var("GITOPS_GUARD_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+    if let Ok(d) = std::env::var("GITOPS_GUARD_SHARED") {
+        return PathBuf::from(d);
+    }
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if beside.join("corpus/kyverno-pss").is_dir() {
+        return beside;
+    }
+    PathBuf::from("/work/shared")
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -41,6 +46,10 @@ fn policies() -> Vec<Policy> {
             .flatten()
         {
             let name = e.file_name().to_string_lossy().into_owned();
+            // the upstream baseline set: the -range variant is an alternative
+            if name == "disallow-host-ports-range" {
+                continue;
+            }
             let f = e.path().join(format!("{name}.yaml"));
             let text = std::fs::read_to_string(&f).expect("policy");
             objs.extend(load_objects(&name, &text, &Limits::default()).objects);
@@ -48,6 +57,7 @@ fn policies() -> Vec<Policy> {
     }
     let (p, problems) = load_policies(&objs);
     assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(p.len(), 17);
     p
 }
 

@@ -279,6 +279,7 @@ fn scan(s: &str) -> Vec<(usize, usize, &str)> {
 #[derive(Clone)]
 pub struct VarContext {
     root: BTreeMap<String, Rcvar>,
+    data: Rcvar,
 }
 
 impl VarContext {
@@ -298,25 +299,29 @@ impl VarContext {
         req.insert("kind".into(), Rc::new(Variable::Object(k)));
         let mut root = BTreeMap::new();
         root.insert("request".to_owned(), Rc::new(Variable::Object(req)));
-        Self { root }
+        let data = Rc::new(Variable::Object(root.clone()));
+        Self { root, data }
     }
 
     /// Adds `element` and `elementIndex` (foreach).
     pub fn with_element(&self, element: Rcvar, index: usize) -> Self {
-        let mut c = self.clone();
-        c.root.insert("element".into(), element);
-        c.root.insert(
+        let mut root = self.root.clone();
+        root.insert("element".into(), element);
+        root.insert(
             "elementIndex".into(),
             Rc::new(Variable::Number(serde_json::Number::from(index))),
         );
-        c
+        let data = Rc::new(Variable::Object(root.clone()));
+        Self { root, data }
     }
 
     /// Evaluates one JMESPath expression.
     pub fn query(&self, expr: &str) -> Result<Rcvar, String> {
         let e = compiled(expr)?;
-        let data = Variable::Object(self.root.clone());
-        e.search(data)
+        // `Expression::search` would re-serialize the whole object through
+        // serde on every query; interpret the prebuilt tree instead.
+        let mut ctx = jmespath::Context::new(e.as_str(), &RUNTIME);
+        jmespath::interpret(&self.data, e.as_ast(), &mut ctx)
             .map_err(|e| format!("JMESPath `{expr}` failed: {e}"))
     }
 }
