@@ -7,10 +7,11 @@
 
 use std::collections::BTreeSet;
 
+use super::admission::kyverno::{self, Policy};
 use super::admission::{images, pss};
 use super::catalog;
 use super::change;
-use super::config::globs::ManifestFilter;
+use super::config::globs::{GlobKind, GlobList, ManifestFilter};
 use super::config::{Config, PssLevel};
 use super::exceptions;
 use super::finding::{Finding, Severity, sort_findings};
@@ -61,6 +62,8 @@ struct Context<'a> {
     tenants: TenantContext,
     production: NamespaceGlobs,
     charts: ChartIndex,
+    /// The organisation's Kyverno policies (from the base commit).
+    policies: Vec<Policy>,
 }
 
 fn problem_finding(p: ConfigProblem, config_source: &str) -> Finding {
@@ -143,12 +146,74 @@ fn build_context<'a>(
         }
     };
     let charts = ChartIndex::new(tree.iter().map(|f| f.path.as_str()));
+    let policies = load_kyverno(policy, limits, out);
     Context {
         config,
         tenants,
         production,
         charts,
+        policies,
     }
+}
+
+/// Loads the Kyverno policies `admission.policies` names, from the trusted
+/// base files. A rule gitops-guard cannot evaluate (mutate, CEL, API calls…)
+/// is reported as a `config` warning naming the policy, rule and construct —
+/// never skipped silently; the cluster's admission controller still enforces
+/// it.
+fn load_kyverno(policy: &PolicyInputs, limits: &Limits, out: &mut Vec<Finding>) -> Vec<Policy> {
+    let globs = &policy.config.admission.policies;
+    if globs.is_empty() {
+        return Vec::new();
+    }
+    let list = match GlobList::new(globs, GlobKind::Path) {
+        Ok(l) => l,
+        Err(e) => {
+            out.push(Finding::at(
+                "config",
+                Severity::Error,
+                &policy.config_source,
+                1,
+                format!("admission.policies: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    let mut objects = Vec::new();
+    let mut matched = 0usize;
+    for f in policy.support.iter().filter(|f| list.is_match(&f.path)) {
+        matched += 1;
+        let fo = load_objects(&f.path, &f.text, limits);
+        // An unreadable policy file must fail the check: its rules are unknown.
+        out.extend(fo.findings);
+        objects.extend(fo.objects.into_iter().filter(|o| {
+            o.group() == "kyverno.io" && matches!(o.kind.as_str(), "ClusterPolicy" | "Policy")
+        }));
+    }
+    if matched == 0 {
+        out.push(Finding::at(
+            "config",
+            Severity::Warning,
+            &policy.config_source,
+            1,
+            format!("admission.policies {globs:?} matches no file at the base commit; no Kyverno policy is evaluated"),
+        ));
+    }
+    let (policies, problems) = kyverno::load_policies(&objects);
+    for p in problems {
+        let what = match &p.rule {
+            Some(r) => format!("Kyverno policy `{}`, rule `{r}`: {}", p.policy, p.message),
+            None => format!("Kyverno policy `{}`: {}", p.policy, p.message),
+        };
+        out.push(Finding::at(
+            "config",
+            Severity::Warning,
+            &p.file,
+            p.line,
+            what,
+        ));
+    }
+    policies
 }
 
 /// Severity of a Pod Security finding whose lowest forbidding level is `level`.
@@ -236,6 +301,30 @@ fn check_object(ctx: &Context<'_>, obj: &Object, out: &mut Vec<(Finding, Option<
     push(out, gitops::check(obj, &gctx), Severity::Error);
     push(out, rbac::check(obj), Severity::Error);
     push(out, secrets::check(obj), Severity::Error);
+
+    if !ctx.policies.is_empty() {
+        // Kyverno matches on the namespace the object will have; fill it in
+        // from kustomize or the binding when the manifest names none.
+        let placed;
+        let target = match (&obj.namespace, ns) {
+            (None, Some(n)) => {
+                let mut o = obj.clone();
+                o.namespace = Some(n.to_owned());
+                placed = o;
+                &placed
+            }
+            _ => obj,
+        };
+        for r in kyverno::evaluate_with_pss(&ctx.policies, target, &pss::check) {
+            let v = Violation {
+                rule: r.rule,
+                line: r.line,
+                message: r.message,
+                container: r.container,
+            };
+            out.push(finding_for(obj, ns, v, r.severity));
+        }
+    }
 }
 
 /// Evaluates `files` (already selected) and appends to `ev`/`pending`.
