@@ -223,7 +223,14 @@ impl FakeGitHub {
                 state: "open".into(),
                 user: "author".into(),
                 reviews: Vec::new(),
-                commits: Vec::new(),
+                // A PR always has a commit; by default one verified commit by its author.
+                commits: vec![
+                    super::fake_reviews::CommitSpec::signed(
+                        &super::fake_reviews::fake_sha(head_sha, 0),
+                        "author",
+                    )
+                    .json(),
+                ],
             },
         );
     }
