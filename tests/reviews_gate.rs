@@ -90,7 +90,12 @@ async fn deliver(h: &Harness, event: &str, body: &[u8]) {
 }
 
 async fn opened(h: &Harness, pr: &Pr) {
-    deliver(h, "pull_request", &pr_event("opened", REPO, PR, &pr.base, &pr.head)).await;
+    deliver(
+        h,
+        "pull_request",
+        &pr_event("opened", REPO, PR, &pr.base, &pr.head),
+    )
+    .await;
 }
 
 async fn reviewed(h: &Harness, pr: &Pr, action: &str, user: &str, state: &str) {
@@ -223,7 +228,8 @@ async fn stale_approval_does_not_count_after_a_push() {
     let h = Harness::start().await;
     let cfg = "version: 1\nreviews:\n  dismiss_stale: false\n";
     let pr = setup(&h, cfg, OWNERS_ALICE_BOB, &[]);
-    h.fake.add_review(REPO, PR, "alice", "APPROVED", &fake_sha("old", 0));
+    h.fake
+        .add_review(REPO, PR, "alice", "APPROVED", &fake_sha("old", 0));
     h.fake.add_review(REPO, PR, "bob", "APPROVED", &pr.head);
     opened(&h, &pr).await;
     assert_eq!(verdict(&run(&h, &pr.head, REVIEWS)).0, "success");
@@ -296,7 +302,12 @@ async fn team_owner_is_resolved_through_the_membership_api_and_cached() {
         "{summary}"
     );
     // alice and erin were each asked about once.
-    assert_eq!(h.fake.team_membership_calls(), 2, "{:#?}", h.fake.call_log());
+    assert_eq!(
+        h.fake.team_membership_calls(),
+        2,
+        "{:#?}",
+        h.fake.call_log()
+    );
 
     h.fake.add_review(REPO, PR, "dave", "APPROVED", &pr.head);
     let before = h.fake.total_calls();
@@ -307,7 +318,8 @@ async fn team_owner_is_resolved_through_the_membership_api_and_cached() {
     // Only dave was new: the cache answered for alice and erin.
     assert_eq!(h.fake.team_membership_calls(), 3);
     assert_eq!(
-        h.fake.calls(&Method::GET, "/orgs/acme/teams/platform/memberships/dave"),
+        h.fake
+            .calls(&Method::GET, "/orgs/acme/teams/platform/memberships/dave"),
         1
     );
     // A review event: PR, find run, mark in progress, files, reviews,
@@ -339,7 +351,8 @@ async fn membership_ttl_expiry_rechecks_and_removal_takes_effect() {
     )
     .unwrap();
     let gh = gitops_guard::github::client::AppInstallations::new(auth).installation(INSTALLATION);
-    let ctx = PipelineContext::default().with_team_membership_ttl(std::time::Duration::from_millis(300));
+    let ctx =
+        PipelineContext::default().with_team_membership_ttl(std::time::Duration::from_millis(300));
     let target = GateTarget {
         repo: gitops_guard::engine::ids::RepoName::parse(REPO).unwrap(),
         number: PR,
@@ -350,11 +363,18 @@ async fn membership_ttl_expiry_rechecks_and_removal_takes_effect() {
     assert_eq!(verdict(&run(&h, &pr.head, REVIEWS)).0, "success");
     let calls = h.fake.team_membership_calls();
     run_gates(gh.as_ref(), &ctx, &target).await.unwrap();
-    assert_eq!(h.fake.team_membership_calls(), calls, "cache hit within TTL");
+    assert_eq!(
+        h.fake.team_membership_calls(),
+        calls,
+        "cache hit within TTL"
+    );
     h.fake.remove_team_member("acme", "platform", "dave");
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     run_gates(gh.as_ref(), &ctx, &target).await.unwrap();
-    assert!(h.fake.team_membership_calls() > calls, "re-checked after TTL");
+    assert!(
+        h.fake.team_membership_calls() > calls,
+        "re-checked after TTL"
+    );
     assert_eq!(verdict(&run(&h, &pr.head, REVIEWS)).0, "failure");
 }
 
@@ -385,7 +405,10 @@ async fn changes_requested_blocks_until_dismissed() {
         .add_review(REPO, PR, "carol", "CHANGES_REQUESTED", &pr.head);
     opened(&h, &pr).await;
     let (c, title, _) = verdict(&run(&h, &pr.head, REVIEWS));
-    assert_eq!((c.as_str(), title.as_str()), ("failure", "changes requested"));
+    assert_eq!(
+        (c.as_str(), title.as_str()),
+        ("failure", "changes requested")
+    );
     h.fake.dismiss_review(REPO, PR, carol);
     reviewed(&h, &pr, "dismissed", "carol", "dismissed").await;
     assert_eq!(verdict(&run(&h, &pr.head, REVIEWS)).0, "success");
@@ -406,13 +429,17 @@ async fn codeowners_edited_in_the_pr_is_judged_by_the_base_version() {
     opened(&h, &pr).await;
     let (c, title, summary) = verdict(&run(&h, &pr.head, REVIEWS));
     assert_eq!(c, "failure");
-    assert!(title.contains("files need a code owner's approval"), "{title}");
+    assert!(
+        title.contains("files need a code owner's approval"),
+        "{title}"
+    );
     assert!(
         summary.contains("`.github/CODEOWNERS` needs an approval from @alice or @bob"),
         "{summary}"
     );
     assert!(
-        summary.contains("This PR changes CODEOWNERS. It is judged by the base branch's CODEOWNERS"),
+        summary
+            .contains("This PR changes CODEOWNERS. It is judged by the base branch's CODEOWNERS"),
         "{summary}"
     );
     // The base owners approving is what it takes.
@@ -430,7 +457,10 @@ async fn config_edited_in_the_pr_is_judged_by_the_base_version() {
         &h,
         "version: 1\n",
         OWNERS_ALICE_BOB,
-        &[(CONFIG, "version: 1\nreviews:\n  required_approvals: 0\n  require_code_owners: false\n")],
+        &[(
+            CONFIG,
+            "version: 1\nreviews:\n  required_approvals: 0\n  require_code_owners: false\n",
+        )],
     );
     opened(&h, &pr).await;
     let (c, title, summary) = verdict(&run(&h, &pr.head, REVIEWS));
@@ -448,11 +478,19 @@ async fn renamed_file_needs_owners_of_both_paths() {
     let owners = "* @alice @bob\n/apps/ @carol\n/attic/ @dave\n";
     let base = h.fake.commit(
         REPO,
-        &[(CONFIG, "version: 1\n"), (CODEOWNERS, owners), ("apps/a.yaml", CM)],
+        &[
+            (CONFIG, "version: 1\n"),
+            (CODEOWNERS, owners),
+            ("apps/a.yaml", CM),
+        ],
     );
     let head = h.fake.commit(
         REPO,
-        &[(CONFIG, "version: 1\n"), (CODEOWNERS, owners), ("attic/a.yaml", CM)],
+        &[
+            (CONFIG, "version: 1\n"),
+            (CODEOWNERS, owners),
+            ("attic/a.yaml", CM),
+        ],
     );
     h.fake.open_pr(REPO, PR, &base, &head);
     h.fake
@@ -499,7 +537,10 @@ async fn unsigned_and_bad_email_commits_are_listed() {
     h.fake.set_pr_commits(REPO, PR, &[good]);
     deliver(&h, "check_run", &rerequest(SIGNATURES, &pr.base, &pr.head)).await;
     let (c, title, _) = verdict(&run(&h, &pr.head, SIGNATURES));
-    assert_eq!((c.as_str(), title.as_str()), ("success", "The commit is verified"));
+    assert_eq!(
+        (c.as_str(), title.as_str()),
+        ("success", "The commit is verified")
+    );
 }
 
 #[tokio::test]
@@ -517,13 +558,20 @@ async fn three_hundred_commits_are_all_checked() {
     assert_eq!(title, "1 of 300 commits are not verified");
     assert!(summary.contains(&commits[279].sha[..7]), "{summary}");
     // Past 250, the commits came from the compare API, every page of it.
-    assert!(h.fake.calls(&Method::GET, "/compare/") >= 3, "{:#?}", h.fake.call_log());
+    assert!(
+        h.fake.calls(&Method::GET, "/compare/") >= 3,
+        "{:#?}",
+        h.fake.call_log()
+    );
 
     commits[279] = CommitSpec::signed(&fake_sha("big", 279), "author");
     h.fake.set_pr_commits(REPO, PR, &commits);
     deliver(&h, "check_run", &rerequest(SIGNATURES, &pr.base, &pr.head)).await;
     let (c, title, _) = verdict(&run(&h, &pr.head, SIGNATURES));
-    assert_eq!((c.as_str(), title.as_str()), ("success", "All 300 commits are verified"));
+    assert_eq!(
+        (c.as_str(), title.as_str()),
+        ("success", "All 300 commits are verified")
+    );
 }
 
 #[tokio::test]
@@ -552,7 +600,12 @@ async fn repo_without_config_is_neutral_for_every_gate() {
     let base = h.fake.commit(REPO, &[("a.yaml", CM)]);
     let head = h.fake.commit(REPO, &[("a.yaml", CM2)]);
     h.fake.open_pr(REPO, PR, &base, &head);
-    deliver(&h, "pull_request", &pr_event("opened", REPO, PR, &base, &head)).await;
+    deliver(
+        &h,
+        "pull_request",
+        &pr_event("opened", REPO, PR, &base, &head),
+    )
+    .await;
     for name in [MANIFESTS, REVIEWS, SIGNATURES] {
         let (c, title, _) = verdict(&run(&h, &head, name));
         assert_eq!(c, "neutral", "{name}");
@@ -561,8 +614,10 @@ async fn repo_without_config_is_neutral_for_every_gate() {
     // The base tree and the org default were each read once for all three.
     assert_eq!(h.fake.calls(&Method::GET, "/git/trees/"), 1);
     assert_eq!(
-        h.fake
-            .calls(&Method::GET, "/repos/acme/.github/contents/gitops-guard.yml"),
+        h.fake.calls(
+            &Method::GET,
+            "/repos/acme/.github/contents/gitops-guard.yml"
+        ),
         1
     );
 }

@@ -43,8 +43,8 @@ use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
 use crate::github::{
-    CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, PrFile,
-    PullRequestInfo, Tree,
+    CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, PrFile, PullRequestInfo,
+    Tree,
 };
 use crate::report::checkrun::{self, Annotation, CheckRunOutput, MANIFESTS_CHECK, RenderContext};
 use crate::webhook::event::Event;
@@ -256,7 +256,7 @@ fn normalize(mut a: Annotation) -> Annotation {
 /// make the same decision.
 pub enum BaseConfig {
     /// A config to evaluate with.
-    Trusted(TrustedConfig),
+    Trusted(Box<TrustedConfig>),
     /// Conclude every run with this output.
     Conclude(CheckRunOutput),
 }
@@ -309,11 +309,11 @@ pub async fn trusted_config(
         },
     };
     match load_config(&config_text) {
-        Ok(config) => Ok(BaseConfig::Trusted(TrustedConfig {
+        Ok(config) => Ok(BaseConfig::Trusted(Box::new(TrustedConfig {
             config,
             source: config_source,
             base_tree,
-        })),
+        }))),
         Err(e) => Ok(BaseConfig::Conclude(checkrun::could_not_evaluate(
             "Configuration error: fix the gitops-guard config",
             &format!(

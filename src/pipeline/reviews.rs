@@ -409,7 +409,10 @@ mod tests {
             commit("a", "Alice@Example.com", Some("alice")),
             commit("b", "ghost@example.com", None),
         ]);
-        assert_eq!(m.get("alice@example.com").map(String::as_str), Some("alice"));
+        assert_eq!(
+            m.get("alice@example.com").map(String::as_str),
+            Some("alice")
+        );
         assert!(!m.contains_key("ghost@example.com"));
     }
 

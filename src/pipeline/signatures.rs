@@ -133,10 +133,7 @@ mod tests {
             parents: Vec::new(),
         };
         let e = engine_commit(&c);
-        assert_eq!(
-            e.verification.unwrap().signer.as_deref(),
-            Some("web-flow")
-        );
+        assert_eq!(e.verification.unwrap().signer.as_deref(), Some("web-flow"));
         c.commit.verification.as_mut().unwrap().verified = false;
         assert_eq!(engine_commit(&c).verification.unwrap().signer, None);
         c.commit.verification = None;

@@ -58,11 +58,7 @@ where
     F: std::future::Future<Output = anyhow::Result<T>>,
 {
     let r = cell
-        .get_or_init(|| async {
-            f.await
-                .map(Arc::new)
-                .map_err(|e| SharedError(Arc::new(e)))
-        })
+        .get_or_init(|| async { f.await.map(Arc::new).map_err(|e| SharedError(Arc::new(e))) })
         .await;
     r.clone().map_err(anyhow::Error::new)
 }

@@ -57,7 +57,10 @@ impl CommitSpec {
 
     /// The REST JSON.
     pub fn json(&self) -> Value {
-        let name = self.author_login.clone().unwrap_or_else(|| "Someone".into());
+        let name = self
+            .author_login
+            .clone()
+            .unwrap_or_else(|| "Someone".into());
         json!({
             "sha": self.sha,
             "node_id": "C_x",
@@ -132,7 +135,11 @@ impl FakeGitHub {
         commit_id: &str,
     ) -> u64 {
         let mut st = self.st();
-        let id = 5000 + st.pulls.values().map(|p| p.reviews.len() as u64).sum::<u64>();
+        let id = 5000
+            + st.pulls
+                .values()
+                .map(|p| p.reviews.len() as u64)
+                .sum::<u64>();
         let p = st
             .pulls
             .get_mut(&(repo.to_owned(), number))
@@ -186,7 +193,9 @@ impl FakeGitHub {
             .calls
             .iter()
             .filter(|c| {
-                c.method == Method::GET && c.path.starts_with("/orgs/") && c.path.contains("/teams/")
+                c.method == Method::GET
+                    && c.path.starts_with("/orgs/")
+                    && c.path.contains("/teams/")
             })
             .count()
     }
@@ -243,7 +252,10 @@ async fn compare(
     let authorized = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("token ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("token "))
+        })
         .is_some_and(|t| s.tokens.contains(t));
     if !authorized {
         return (
