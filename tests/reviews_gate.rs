@@ -131,6 +131,9 @@ async fn two_owner_approvals_succeed_and_one_names_what_is_missing() {
     let (c, title, _) = verdict(&run(&h, &pr.head, REVIEWS));
     assert_eq!(c, "failure");
     assert!(title.contains("2 more approvals needed"), "{title}");
+    if std::env::var_os("SHOW_CALLS").is_some() {
+        eprintln!("opened: {:#?}", h.fake.call_log());
+    }
 
     h.fake.add_review(REPO, PR, "alice", "APPROVED", &pr.head);
     reviewed(&h, &pr, "submitted", "alice", "approved").await;
@@ -327,8 +330,10 @@ async fn team_owner_is_resolved_through_the_membership_api_and_cached() {
     assert_eq!(per_event, 8, "{:#?}", h.fake.call_log());
 
     // Another review event within the TTL: no membership call at all.
+    let before = h.fake.total_calls();
     reviewed(&h, &pr, "edited", "dave", "approved").await;
     assert_eq!(h.fake.team_membership_calls(), 3);
+    assert_eq!(h.fake.total_calls() - before, 7, "{:#?}", h.fake.call_log());
 }
 
 #[tokio::test]

@@ -20,6 +20,12 @@
 //!    the run: annotations in batches of 50; only annotations the run does
 //!    not already hold are sent, so a redelivery does not duplicate them.
 //!
+//! The run's lifecycle (lock, find-or-create by name + head SHA,
+//! `external_id` idempotency, failure on error) lives in [`super::gate`] and
+//! is shared with the reviews and signatures gates; the PR read, the file
+//! list and the trusted config are shared through a [`PrSnapshot`] when
+//! [`super::gates`] runs several gates for one delivery.
+//!
 //! Repositories without config (neither `.github/gitops-guard.yml` on the
 //! base nor `gitops-guard.yml` in the owner's `.github` repository) are not
 //! deployment repositories: the run concludes `neutral` with a title that
