@@ -667,3 +667,42 @@ async fn same_push_via_check_suite_is_not_reevaluated() {
     assert_eq!(run(&h, &pr.head, REVIEWS).patches, 3);
     assert_eq!(run(&h, &pr.head, MANIFESTS).patches, 1);
 }
+
+#[tokio::test]
+async fn email_owners_map_through_pr_commits_or_are_reported() {
+    let h = Harness::start().await;
+    let cfg = "version: 1\nreviews:\n  ignore_contributors: false\n";
+    let pr = setup(
+        &h,
+        cfg,
+        "* carol@example.com\n/apps/ zed@example.com carol@example.com\n",
+        &[],
+    );
+    // carol's commit email is linked to her account by GitHub.
+    h.fake.set_pr_commits(
+        REPO,
+        PR,
+        &[
+            CommitSpec::signed(&fake_sha("c", 0), "author"),
+            CommitSpec::signed(&fake_sha("c", 1), "carol"),
+        ],
+    );
+    h.fake.add_review(REPO, PR, "carol", "APPROVED", &pr.head);
+    h.fake.add_review(REPO, PR, "bob", "APPROVED", &pr.head);
+    opened(&h, &pr).await;
+    let (c, _, summary) = verdict(&run(&h, &pr.head, REVIEWS));
+    assert_eq!(c, "success", "{summary}");
+
+    // An owner known only by an email no PR commit carries cannot be matched.
+    let h = Harness::start().await;
+    let pr = setup(&h, cfg, "* zed@example.com\n", &[]);
+    h.fake.add_review(REPO, PR, "zed", "APPROVED", &pr.head);
+    h.fake.add_review(REPO, PR, "bob", "APPROVED", &pr.head);
+    opened(&h, &pr).await;
+    let (c, _, summary) = verdict(&run(&h, &pr.head, REVIEWS));
+    assert_eq!(c, "failure");
+    assert!(
+        summary.contains("Email owner `zed@example.com` could not be matched to a GitHub account"),
+        "{summary}"
+    );
+}
