@@ -130,8 +130,17 @@ async fn violations_fail_with_exact_annotations() {
         !run.annotations.iter().any(|a| a["path"] == "README.md"),
         "non-manifests are not evaluated"
     );
-    // The run was created in progress before the evaluation, then completed once.
-    assert_eq!(h.fake.calls(&Method::POST, "/check-runs"), 1);
+    // The run was created in progress before the evaluation, then completed
+    // once (the other POSTs create the reviews and signatures runs).
+    let creates = h
+        .fake
+        .st()
+        .calls
+        .iter()
+        .filter(|c| c.method == Method::POST && c.path.ends_with("/check-runs"))
+        .filter(|c| c.body.as_ref().is_some_and(|b| b["name"] == CHECK))
+        .count();
+    assert_eq!(creates, 1);
     assert_eq!(run.patches, 1);
 }
 
@@ -436,8 +445,9 @@ async fn same_push_via_check_suite_is_not_evaluated_twice() {
         .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     h.settle().await;
-    // Only: read the PR, find the completed run for this base+head.
-    assert_eq!(h.fake.total_calls() - before, 2, "{:#?}", h.fake.call_log());
+    // Only: read the PR, find the completed run for this base+head of each
+    // gate (manifests, reviews, signatures).
+    assert_eq!(h.fake.total_calls() - before, 4, "{:#?}", h.fake.call_log());
     assert_eq!(only_run(&h, &hd).patches, 1);
     // A rerequested suite is re-evaluated.
     h.deliver(

@@ -181,7 +181,8 @@ async fn duplicate_delivery_is_processed_once() {
         1,
         "PR read once"
     );
-    assert_eq!(h.fake.calls(&Method::POST, "/check-runs"), 1);
+    // One run per gate (manifests, reviews, signatures), each created once.
+    assert_eq!(h.fake.calls(&Method::POST, "/check-runs"), 3);
     let runs = h.fake.runs(&head, "gitops-guard/manifests");
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].conclusion.as_deref(), Some("success"));

@@ -4,7 +4,12 @@
 //! Shared caches (trees and blobs by SHA, org defaults with a TTL) live in
 //! [`PipelineContext`].
 
+pub mod gate;
+pub mod gates;
 pub mod pull_request;
+pub mod reviews;
+pub mod signatures;
+pub mod snapshot;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +35,15 @@ pub struct PipelineContext {
     /// `check_suite.requested` for the same push do not race to create two
     /// check runs.
     pub pr_locks: moka::future::Cache<String, Arc<tokio::sync::Mutex<()>>>,
+    /// Team membership by (org, team slug, login), all lower-cased: `true`
+    /// for an active member. Mutable upstream, so held for a short TTL
+    /// ([`TEAM_MEMBERSHIP_TTL`]); a removed member keeps approving for at
+    /// most that long.
+    pub team_memberships: moka::future::Cache<(String, String, String), bool>,
 }
+
+/// How long a team-membership answer is trusted.
+pub const TEAM_MEMBERSHIP_TTL: Duration = Duration::from_secs(300);
 
 impl Default for PipelineContext {
     fn default() -> Self {
@@ -58,8 +71,22 @@ impl PipelineContext {
                 .max_capacity(100_000)
                 .time_to_idle(Duration::from_secs(3600))
                 .build(),
+            team_memberships: team_cache(TEAM_MEMBERSHIP_TTL),
         }
     }
+
+    /// The same caches with team memberships held for `ttl` instead.
+    pub fn with_team_membership_ttl(mut self, ttl: Duration) -> Self {
+        self.team_memberships = team_cache(ttl);
+        self
+    }
+}
+
+fn team_cache(ttl: Duration) -> moka::future::Cache<(String, String, String), bool> {
+    moka::future::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(ttl)
+        .build()
 }
 
 /// Routes decoded deliveries to the pipelines.
@@ -88,8 +115,11 @@ impl Handler for Dispatcher {
             return Ok(());
         };
         match &event {
-            Event::PullRequest(_) | Event::CheckSuite(_) | Event::CheckRun(_) => {
-                let targets = pull_request::targets(&event);
+            Event::PullRequest(_)
+            | Event::PullRequestReview(_)
+            | Event::CheckSuite(_)
+            | Event::CheckRun(_) => {
+                let targets = gates::targets(&event);
                 if targets.is_empty() {
                     tracing::debug!("no pull request to evaluate");
                 }
@@ -97,7 +127,7 @@ impl Handler for Dispatcher {
                 let mut first_err = None;
                 for t in targets {
                     span.record("pr", t.number);
-                    if let Err(e) = pull_request::run(gh.as_ref(), &self.ctx, &t).await {
+                    if let Err(e) = gates::run(gh.as_ref(), &self.ctx, &t).await {
                         tracing::error!(
                             pr = t.number,
                             error = format!("{e:#}"),
@@ -108,8 +138,8 @@ impl Handler for Dispatcher {
                 }
                 first_err.map_or(Ok(()), Err)
             }
-            // Reviews, pushes and protection changes get their pipelines in
-            // issues 4 and 5; acknowledged and recorded until then.
+            // Pushes and protection changes get their pipelines in issue 5;
+            // acknowledged and recorded until then.
             _ => {
                 tracing::debug!(event = %delivery.event, "no pipeline for this event yet");
                 Ok(())

@@ -20,6 +20,12 @@
 //!    the run: annotations in batches of 50; only annotations the run does
 //!    not already hold are sent, so a redelivery does not duplicate them.
 //!
+//! The run's lifecycle (lock, find-or-create by name + head SHA,
+//! `external_id` idempotency, failure on error) lives in [`super::gate`] and
+//! is shared with the reviews and signatures gates; the PR read, the file
+//! list and the trusted config are shared through a [`PrSnapshot`] when
+//! [`super::gates`] runs several gates for one delivery.
+//!
 //! Repositories without config (neither `.github/gitops-guard.yml` on the
 //! base nor `gitops-guard.yml` in the owner's `.github` repository) are not
 //! deployment repositories: the run concludes `neutral` with a title that
@@ -35,6 +41,8 @@ use chrono::Utc;
 use globset::{GlobSet, GlobSetBuilder};
 
 use super::PipelineContext;
+use super::gate::{GateSpec, pr_lock, run_gate};
+use super::snapshot::{PrSnapshot, github_error};
 use crate::engine::config::Config;
 use crate::engine::evaluate::{Evaluation, evaluate_change};
 use crate::engine::finding::{Finding, Severity, sort_findings};
@@ -43,8 +51,8 @@ use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs,
 use crate::engine::kustomize::{Kustomization, is_kustomization_file};
 use crate::engine::yaml::Limits;
 use crate::github::{
-    CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, NewCheckRun, PrFile,
-    PullRequestInfo, Tree,
+    CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, PrFile, PullRequestInfo,
+    Tree,
 };
 use crate::report::checkrun::{self, Annotation, CheckRunOutput, MANIFESTS_CHECK, RenderContext};
 use crate::webhook::event::Event;
@@ -64,8 +72,6 @@ pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub const MAX_RETARGETED_FILES: usize = 300;
 /// Most support files (AppProjects, policies) read from the base.
 const MAX_SUPPORT_FILES: usize = 5_000;
-/// Version tag of our `external_id`, bumped when evaluation semantics change.
-const EXTERNAL_ID_VERSION: &str = concat!("gg", env!("CARGO_PKG_VERSION"));
 
 /// A PR to evaluate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,14 +141,7 @@ fn join_errors(errs: &[crate::engine::config::ConfigError]) -> String {
 
 /// Runs the pipeline for one PR and writes the check run.
 pub async fn run(gh: &dyn GitHub, ctx: &PipelineContext, target: &PrTarget) -> anyhow::Result<()> {
-    let lock = ctx
-        .pr_locks
-        .get_with(format!("{}#{}", target.repo, target.number), async {
-            Arc::new(tokio::sync::Mutex::new(()))
-        })
-        .await;
-    let _guard = lock.lock().await;
-
+    let _guard = pr_lock(ctx, &target.repo, target.number).await;
     let pr = gh
         .get_pull(&target.repo, target.number)
         .await
@@ -151,102 +150,40 @@ pub async fn run(gh: &dyn GitHub, ctx: &PipelineContext, target: &PrTarget) -> a
         tracing::info!(pr = pr.number, "pull request is closed; not evaluated");
         return Ok(());
     }
-    let head = pr.head.sha.clone();
-    let done_id = external_id(&pr);
-    let existing = gh
-        .find_check_run(&target.repo, &head, MANIFESTS_CHECK)
-        .await
-        .context("looking up the existing check run")?;
-    if let Some(run) = &existing
-        && !target.force
-        && run.status == "completed"
-        && run.external_id.as_deref() == Some(done_id.as_str())
-    {
-        tracing::info!(run = run.id, "check run already holds this evaluation");
-        return Ok(());
-    }
-    let run = start_run(gh, &target.repo, &head, existing).await?;
-
-    let started = Instant::now();
-    let (output, id) = match plan(gh, ctx, &target.repo, &pr).await {
-        Ok(out) => (out, Some(done_id)),
-        Err(e) => {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "evaluation failed; concluding failure"
-            );
-            (failure_output(&e), None)
-        }
-    };
-    tracing::info!(
-        run = run.id,
-        conclusion = output.conclusion.as_str(),
-        annotations = output.annotations.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "completing check run"
-    );
-    publish(gh, &target.repo, &run, &output, id).await
+    let snap = PrSnapshot::new(target.repo.clone(), pr);
+    run_with(gh, ctx, &snap, target.force).await
 }
 
-/// `external_id` recording what a completed run evaluated.
-fn external_id(pr: &PullRequestInfo) -> String {
-    format!("{EXTERNAL_ID_VERSION}:{}:{}", pr.base.sha, pr.head.sha)
+/// Writes `gitops-guard/manifests` for `snap` (the caller holds the PR
+/// lock and has checked that the PR is open).
+pub async fn run_with(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    snap: &PrSnapshot,
+    force: bool,
+) -> anyhow::Result<()> {
+    run_gate(
+        gh,
+        snap,
+        GateSpec {
+            name: MANIFESTS_CHECK,
+            force,
+            evaluating: "Evaluating manifests…",
+        },
+        plan_with(gh, ctx, snap),
+    )
+    .await
 }
 
-fn failure_output(e: &anyhow::Error) -> CheckRunOutput {
-    let headline = match e.downcast_ref::<GitHubError>() {
+/// The failing output for an evaluation error, headlined by its GitHub cause.
+pub(crate) fn failure_output(e: &anyhow::Error) -> CheckRunOutput {
+    let headline = match github_error(e) {
         Some(GitHubError::Limit(_)) => "Cannot evaluate: the pull request exceeds a GitHub limit",
         Some(GitHubError::RateLimited { .. }) => "Cannot evaluate: GitHub rate limit exceeded",
         Some(_) => "Cannot evaluate: GitHub API error",
         None => "Cannot evaluate this pull request",
     };
     checkrun::could_not_evaluate(headline, &format!("{e:#}"))
-}
-
-async fn start_run(
-    gh: &dyn GitHub,
-    repo: &RepoName,
-    head: &str,
-    existing: Option<CheckRunInfo>,
-) -> anyhow::Result<CheckRunInfo> {
-    let output = CheckRunOutputBody {
-        title: "Evaluating manifests…".into(),
-        summary: "gitops-guard is evaluating this pull request's manifests.".into(),
-        ..Default::default()
-    };
-    match existing {
-        Some(run) => {
-            let update = CheckRunUpdate {
-                status: Some("in_progress".into()),
-                external_id: Some(String::new()),
-                output: Some(output),
-                ..Default::default()
-            };
-            let mut updated = gh
-                .update_check_run(repo, run.id, &update)
-                .await
-                .context("marking the check run in progress")?;
-            // Keep the annotation count we saw: the PATCH response may omit it.
-            if updated.output.is_none() {
-                updated.output = run.output;
-            }
-            Ok(updated)
-        }
-        None => gh
-            .create_check_run(
-                repo,
-                &NewCheckRun {
-                    name: MANIFESTS_CHECK.into(),
-                    head_sha: head.into(),
-                    status: "in_progress".into(),
-                    external_id: Some(String::new()),
-                    started_at: Some(Utc::now().to_rfc3339()),
-                    output: Some(output),
-                },
-            )
-            .await
-            .context("creating the check run"),
-    }
 }
 
 /// Writes `output` to `run`: annotation batches of 50 while the run is in
@@ -325,14 +262,35 @@ fn normalize(mut a: Annotation) -> Annotation {
     a
 }
 
-/// Gathers, evaluates and renders without writing anything: what the run
-/// would say. `gitops-guard check-pr` prints this.
-pub async fn plan(
+/// The trusted config of a PR, read from its **base** commit (or the
+/// organisation default), or the output that ends every check run without
+/// evaluating: `neutral` for a repository that is not a deployment
+/// repository, `failure` for a config error. Shared by all gates, so they
+/// make the same decision.
+pub enum BaseConfig {
+    /// A config to evaluate with.
+    Trusted(Box<TrustedConfig>),
+    /// Conclude every run with this output.
+    Conclude(CheckRunOutput),
+}
+
+/// A config read from the base commit or the organisation default.
+pub struct TrustedConfig {
+    /// The parsed config.
+    pub config: Config,
+    /// Where it came from (for summaries).
+    pub source: String,
+    /// The base commit's recursive tree (CODEOWNERS, policies).
+    pub base_tree: Arc<Tree>,
+}
+
+/// Reads the trusted config for `pr` (see [`BaseConfig`]).
+pub async fn trusted_config(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
     repo: &RepoName,
     pr: &PullRequestInfo,
-) -> anyhow::Result<CheckRunOutput> {
+) -> anyhow::Result<BaseConfig> {
     let base_tree = tree(gh, ctx, repo, &pr.base.sha)
         .await
         .context("reading the base commit's tree")?;
@@ -355,26 +313,59 @@ pub async fn plan(
     let config_source = match (&repo_text, &org_text) {
         (Some(_), _) => CONFIG_PATH.to_owned(),
         (None, Some(_)) => org_source.clone(),
-        (None, None) => return Ok(checkrun::not_a_deployment_repo(CONFIG_PATH)),
+        (None, None) => {
+            return Ok(BaseConfig::Conclude(checkrun::not_a_deployment_repo(
+                CONFIG_PATH,
+            )));
+        }
     };
-    let config = match crate::engine::config::effective_config(
+    match crate::engine::config::effective_config(
         org_text
             .as_deref()
             .map(|t| (org_source.as_str(), t.as_ref())),
         repo_text.as_deref().map(|t| (CONFIG_PATH, t.as_ref())),
     ) {
-        Ok(c) => c,
-        Err(errs) => {
-            return Ok(checkrun::could_not_evaluate(
-                "Configuration error: fix the gitops-guard config",
-                &format!(
-                    "At base commit {}:\n{}",
-                    short(&pr.base.sha),
-                    join_errors(&errs)
-                ),
-            ));
-        }
+        Ok(config) => Ok(BaseConfig::Trusted(Box::new(TrustedConfig {
+            config,
+            source: config_source,
+            base_tree,
+        }))),
+        Err(errs) => Ok(BaseConfig::Conclude(checkrun::could_not_evaluate(
+            "Configuration error: fix the gitops-guard config",
+            &format!(
+                "At base commit {}:\n{}",
+                short(&pr.base.sha),
+                join_errors(&errs)
+            ),
+        ))),
+    }
+}
+
+/// Gathers, evaluates and renders without writing anything: what the run
+/// would say. `gitops-guard check-pr` prints this.
+pub async fn plan(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    pr: &PullRequestInfo,
+) -> anyhow::Result<CheckRunOutput> {
+    plan_with(gh, ctx, &PrSnapshot::new(repo.clone(), pr.clone())).await
+}
+
+async fn plan_with(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    snap: &PrSnapshot,
+) -> anyhow::Result<CheckRunOutput> {
+    let (repo, pr) = (&snap.repo, &snap.pr);
+    let base = snap.base_config(gh, ctx).await?;
+    let trusted = match &*base {
+        BaseConfig::Conclude(out) => return Ok(out.clone()),
+        BaseConfig::Trusted(t) => t,
     };
+    let base_tree = trusted.base_tree.clone();
+    let config = trusted.config.clone();
+    let config_source = trusted.source.clone();
     let manifests = globs(&config.manifests.paths).context("manifests.paths")?;
     let ignore = globs(&config.manifests.ignore).context("manifests.ignore")?;
     let is_manifest = |p: &str| manifests.is_match(p) && !ignore.is_match(p);
@@ -382,10 +373,7 @@ pub async fn plan(
     policy_globs.extend(config.admission.policies.iter().cloned());
     let policy_set = globs(&policy_globs).context("tenants.projects / admission.policies")?;
 
-    let files = gh
-        .list_pull_files(repo, pr)
-        .await
-        .context("listing changed files")?;
+    let files = snap.files(gh).await?;
 
     // Support files at base: AppProjects and policies the config points at.
     let mut support = Vec::new();
@@ -412,7 +400,7 @@ pub async fn plan(
     let mut changed = Vec::new();
     let mut head_tree: Option<Arc<Tree>> = None;
     let mut manifest_dirs = BTreeSet::new();
-    for f in &files {
+    for f in files.iter() {
         let Some(status) = change_status(&f.status) else {
             continue;
         };
@@ -602,7 +590,7 @@ pub async fn plan(
     ))
 }
 
-fn change_status(s: &str) -> Option<ChangeStatus> {
+pub(crate) fn change_status(s: &str) -> Option<ChangeStatus> {
     Some(match s {
         "added" | "copied" => ChangeStatus::Added,
         "removed" => ChangeStatus::Removed,
@@ -613,7 +601,7 @@ fn change_status(s: &str) -> Option<ChangeStatus> {
     })
 }
 
-fn is_codeowners(p: &str) -> bool {
+pub(crate) fn is_codeowners(p: &str) -> bool {
     matches!(p, "CODEOWNERS" | ".github/CODEOWNERS" | "docs/CODEOWNERS")
 }
 
@@ -621,7 +609,7 @@ fn parent_dir(p: &str) -> &str {
     p.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
-fn short(sha: &str) -> &str {
+pub(crate) fn short(sha: &str) -> &str {
     &sha[..sha.len().min(7)]
 }
 
@@ -705,7 +693,7 @@ async fn text_or_finding(
     }))
 }
 
-async fn blob_text(
+pub(crate) async fn blob_text(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
     repo: &RepoName,
@@ -718,7 +706,7 @@ async fn blob_text(
     String::from_utf8(bytes.to_vec()).map_err(|_| anyhow::anyhow!("{path} is not valid UTF-8"))
 }
 
-async fn tree(
+pub(crate) async fn tree(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
     repo: &RepoName,
@@ -738,7 +726,7 @@ async fn tree(
     Ok(t)
 }
 
-async fn blob(
+pub(crate) async fn blob(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
     repo: &RepoName,

@@ -124,6 +124,8 @@ pub struct FakeState {
     pub check_runs: Vec<FakeCheckRun>,
     pub issues: Vec<FakeIssue>,
     pub team_members: HashSet<(String, String, String)>,
+    /// Invited but not yet accepted: GitHub answers `state: pending`.
+    pub pending_team_members: HashSet<(String, String, String)>,
     pub org_members: HashSet<(String, String)>,
     pub faults: Vec<Fault>,
     pub calls: Vec<Call>,
@@ -221,7 +223,14 @@ impl FakeGitHub {
                 state: "open".into(),
                 user: "author".into(),
                 reviews: Vec::new(),
-                commits: Vec::new(),
+                // A PR always has a commit; by default one verified commit by its author.
+                commits: vec![
+                    super::fake_reviews::CommitSpec::signed(
+                        &super::fake_reviews::fake_sha(head_sha, 0),
+                        "author",
+                    )
+                    .json(),
+                ],
             },
         );
     }
@@ -387,7 +396,8 @@ fn routes(state: Arc<Mutex<FakeState>>) -> Router {
             get(team_membership),
         )
         .route("/orgs/{org}/memberships/{user}", get(org_membership))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(super::fake_reviews::routes(state))
 }
 
 fn err(status: StatusCode, message: &str) -> Response {
@@ -545,7 +555,7 @@ fn diff(s: &FakeState, p: &FakePull) -> Vec<Value> {
         .get(&(p.repo.clone(), p.head_sha.clone()))
         .unwrap_or(&empty);
     let paths: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
-    paths
+    let files: Vec<Value> = paths
         .into_iter()
         .filter_map(|path| {
             let (status, sha) = match (base.get(path), head.get(path)) {
@@ -561,7 +571,8 @@ fn diff(s: &FakeState, p: &FakePull) -> Vec<Value> {
                 "contents_url": "https://example/contents", "patch": "@@ -0,0 +1 @@"
             }))
         })
-        .collect()
+        .collect();
+    super::fake_reviews::detect_renames(files)
 }
 
 async fn get_pull(
@@ -605,7 +616,8 @@ async fn pull_commits(
     guard!(s, headers);
     match s.pulls.get(&(format!("{o}/{r}"), n)) {
         Some(p) => paged(
-            p.commits.clone(),
+            // GitHub lists at most 250 commits here; the rest only via compare.
+            p.commits.iter().take(250).cloned().collect(),
             &q,
             &format!("/repos/{o}/{r}/pulls/{n}/commits"),
         ),
@@ -1057,8 +1069,12 @@ async fn team_membership(
 ) -> Response {
     let s = st.lock().unwrap();
     guard!(s, headers);
-    if s.team_members.contains(&(org, team, user)) {
+    let key = (org, team, user);
+    if s.team_members.contains(&key) {
         axum::Json(json!({"url": "https://example", "role": "member", "state": "active"}))
+            .into_response()
+    } else if s.pending_team_members.contains(&key) {
+        axum::Json(json!({"url": "https://example", "role": "member", "state": "pending"}))
             .into_response()
     } else {
         err(StatusCode::NOT_FOUND, "Not Found")

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod fake_github;
+pub mod fake_reviews;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

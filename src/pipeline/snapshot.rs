@@ -1,0 +1,148 @@
+//! One pull request as seen by one delivery: the PR read once, and the
+//! data several check runs share (changed files, commits, the trusted base
+//! config) fetched lazily at most once — **errors included**, so a GitHub
+//! outage costs one bounded round of retries per delivery, not one per
+//! check run, and every run reports the same reason.
+//!
+//! A snapshot lives only while the per-PR lock is held; nothing mutable
+//! (reviews, PR state) outlives it. Immutable objects (trees, blobs by SHA)
+//! are cached across deliveries in [`PipelineContext`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use super::PipelineContext;
+use super::pull_request::{BaseConfig, trusted_config};
+use crate::engine::ids::RepoName;
+use crate::github::{CommitInfo, GitHub, GitHubError, PrFile, PullRequestInfo};
+
+/// An error shared by every check run of a delivery. Displays like the
+/// original (with its context chain); [`github_error`] sees through it.
+#[derive(Clone, Debug)]
+pub struct SharedError(pub Arc<anyhow::Error>);
+
+impl fmt::Display for SharedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for SharedError {}
+
+/// The [`GitHubError`] behind `e`, if any (directly, as context, or inside
+/// a [`SharedError`]).
+pub fn github_error(e: &anyhow::Error) -> Option<&GitHubError> {
+    e.downcast_ref::<GitHubError>().or_else(|| {
+        e.downcast_ref::<SharedError>()
+            .and_then(|s| s.0.downcast_ref::<GitHubError>())
+    })
+}
+
+type Memo<T> = OnceCell<Result<Arc<T>, SharedError>>;
+
+/// A PR read once, with lazily fetched, memoised shared data.
+pub struct PrSnapshot {
+    /// Repository.
+    pub repo: RepoName,
+    /// The PR as read at the start of this delivery's work.
+    pub pr: PullRequestInfo,
+    base: Memo<BaseConfig>,
+    files: Memo<Vec<PrFile>>,
+    commits: Memo<Vec<CommitInfo>>,
+}
+
+async fn memo<T, F>(cell: &Memo<T>, f: F) -> anyhow::Result<Arc<T>>
+where
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let r = cell
+        .get_or_init(|| async { f.await.map(Arc::new).map_err(|e| SharedError(Arc::new(e))) })
+        .await;
+    r.clone().map_err(anyhow::Error::new)
+}
+
+impl PrSnapshot {
+    /// A snapshot of `pr` in `repo`.
+    pub fn new(repo: RepoName, pr: PullRequestInfo) -> Self {
+        Self {
+            repo,
+            pr,
+            base: OnceCell::new(),
+            files: OnceCell::new(),
+            commits: OnceCell::new(),
+        }
+    }
+
+    /// The trusted config from the base commit (or the organisation
+    /// default), or the output that ends every run (not a deployment
+    /// repository, config error).
+    pub async fn base_config(
+        &self,
+        gh: &dyn GitHub,
+        ctx: &PipelineContext,
+    ) -> anyhow::Result<Arc<BaseConfig>> {
+        memo(&self.base, trusted_config(gh, ctx, &self.repo, &self.pr)).await
+    }
+
+    /// All changed files (fails closed past GitHub's 3,000).
+    pub async fn files(&self, gh: &dyn GitHub) -> anyhow::Result<Arc<Vec<PrFile>>> {
+        memo(&self.files, async {
+            gh.list_pull_files(&self.repo, &self.pr)
+                .await
+                .map_err(|e| anyhow::Error::new(e).context("listing changed files"))
+        })
+        .await
+    }
+
+    /// All PR commits with verification (past 250 through compare; never
+    /// truncated: a longer PR fails closed).
+    pub async fn commits(&self, gh: &dyn GitHub) -> anyhow::Result<Arc<Vec<CommitInfo>>> {
+        memo(&self.commits, async {
+            let commits = gh
+                .list_pull_commits(&self.repo, &self.pr)
+                .await
+                .map_err(|e| anyhow::Error::new(e).context("listing the PR's commits"))?;
+            // GitHub's own count is the contract: a list that came back
+            // shorter than it would leave commits unchecked.
+            if (commits.len() as u64) < self.pr.commits {
+                anyhow::bail!(GitHubError::Limit(format!(
+                    "GitHub reports {} commits in PR #{} but listed only {}; \
+                     refusing to judge a partial list",
+                    self.pr.commits,
+                    self.pr.number,
+                    commits.len()
+                )));
+            }
+            Ok(commits)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn errors_are_memoised_and_keep_their_github_cause() {
+        let cell: Memo<u32> = OnceCell::new();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        for _ in 0..3 {
+            let e = memo(&cell, async {
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Err::<u32, _>(
+                    anyhow::Error::new(GitHubError::Limit("too big".into())).context("listing"),
+                )
+            })
+            .await
+            .unwrap_err();
+            assert!(matches!(github_error(&e), Some(GitHubError::Limit(_))));
+            assert_eq!(format!("{e:#}"), "listing: too big");
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let plain = anyhow::anyhow!("no github here");
+        assert!(github_error(&plain).is_none());
+    }
+}
