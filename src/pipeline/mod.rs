@@ -4,7 +4,9 @@
 //! Shared caches (trees and blobs by SHA, org defaults with a TTL) live in
 //! [`PipelineContext`].
 
+pub mod protection;
 pub mod pull_request;
+pub mod push;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,12 +68,24 @@ impl PipelineContext {
 pub struct Dispatcher {
     installations: Arc<dyn Installations>,
     ctx: Arc<PipelineContext>,
+    env: crate::alerts::EnvLookup,
 }
 
 impl Dispatcher {
     /// A dispatcher acting through `installations`.
     pub fn new(installations: Arc<dyn Installations>, ctx: Arc<PipelineContext>) -> Self {
-        Self { installations, ctx }
+        Self {
+            installations,
+            ctx,
+            env: crate::alerts::process_env(),
+        }
+    }
+
+    /// Reads environment variables (the alert webhook URL) through `env`
+    /// instead of the process environment (tests, embedding).
+    pub fn with_env(mut self, env: crate::alerts::EnvLookup) -> Self {
+        self.env = env;
+        self
     }
 }
 
@@ -108,8 +122,26 @@ impl Handler for Dispatcher {
                 }
                 first_err.map_or(Ok(()), Err)
             }
-            // Reviews, pushes and protection changes get their pipelines in
-            // issues 4 and 5; acknowledged and recorded until then.
+            Event::Push(e) => {
+                let gh = self.installations.installation(installation);
+                push::run(gh.as_ref(), &self.ctx, &self.env, e)
+                    .await
+                    .map(|_| ())
+            }
+            Event::BranchProtectionRule(_) | Event::RepositoryRuleset(_) => {
+                let source = if matches!(event, Event::RepositoryRuleset(_)) {
+                    protection::Source::Ruleset
+                } else {
+                    protection::Source::BranchProtection
+                };
+                // The engine compares raw settings (fields our structs omit too).
+                let raw: serde_json::Value = serde_json::from_slice(&delivery.payload)?;
+                let gh = self.installations.installation(installation);
+                protection::run(gh.as_ref(), &self.ctx, &self.env, source, &raw)
+                    .await
+                    .map(|_| ())
+            }
+            // Reviews get their pipeline in issue 4; acknowledged until then.
             _ => {
                 tracing::debug!(event = %delivery.event, "no pipeline for this event yet");
                 Ok(())
