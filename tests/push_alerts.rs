@@ -143,10 +143,22 @@ fn issue_of<'a>(all: &'a [FakeIssue], kind: &str) -> Option<&'a FakeIssue> {
 }
 
 fn assert_alert_issue(i: &FakeIssue, sha: &str) {
-    assert!(i.labels.contains(&"gitops-guard".to_owned()), "{:?}", i.labels);
+    assert!(
+        i.labels.contains(&"gitops-guard".to_owned()),
+        "{:?}",
+        i.labels
+    );
     assert!(i.labels.contains(&"security".to_owned()), "{:?}", i.labels);
-    assert!(i.title.contains(sha), "title names the pushed SHA: {}", i.title);
-    assert!(i.body.contains("<!-- gitops-guard:fingerprint="), "{}", i.body);
+    assert!(
+        i.title.contains(sha),
+        "title names the pushed SHA: {}",
+        i.title
+    );
+    assert!(
+        i.body.contains("<!-- gitops-guard:fingerprint="),
+        "{}",
+        i.body
+    );
     assert!(i.body.contains("#runbook-"), "{}", i.body);
 }
 
@@ -163,7 +175,11 @@ fn force_setup(h: &Harness, config: &str) -> ForceSetup {
     let c0 = base(h, config);
     let c1 = h.fake.git_commit(
         REPO,
-        &[(CONFIG, config), ("apps/a.yaml", MANIFEST), ("apps/b.yaml", MANIFEST)],
+        &[
+            (CONFIG, config),
+            ("apps/a.yaml", MANIFEST),
+            ("apps/b.yaml", MANIFEST),
+        ],
         &[&c0],
         "add b",
         &Who::user("alice"),
@@ -207,12 +223,23 @@ async fn force_push_to_main_opens_a_labelled_issue_naming_the_sha() {
     let i = issue_of(&all, "force-push").expect("force-push issue");
     assert_alert_issue(i, &s.c2);
     // The lost commit, the restore commands and the previous head.
-    assert!(i.body.contains(&s.c1[..7]), "lost commit listed: {}", i.body);
-    assert!(i.body.contains(&format!("git read-tree -u --reset {}", s.c1)));
+    assert!(
+        i.body.contains(&s.c1[..7]),
+        "lost commit listed: {}",
+        i.body
+    );
+    assert!(
+        i.body
+            .contains(&format!("git read-tree -u --reset {}", s.c1))
+    );
     assert!(i.body.contains("```sh"));
     // Dedupe looked for an open issue first, through the list endpoint.
     assert_eq!(h.fake.calls(&Method::GET, "/repos/acme/deploy/issues"), 1);
-    assert_eq!(h.fake.calls(&Method::POST, "/pulls"), 0, "revert_pr is off by default");
+    assert_eq!(
+        h.fake.calls(&Method::POST, "/pulls"),
+        0,
+        "revert_pr is off by default"
+    );
     let _ = s.c0;
 }
 
@@ -280,7 +307,11 @@ async fn merge_button_and_squash_merges_raise_nothing() {
     // Merge commit of approved PR #5 (one feature commit P1).
     let p1 = h.fake.git_commit(
         REPO,
-        &[(CONFIG, BASIC), ("apps/a.yaml", MANIFEST), ("apps/c.yaml", MANIFEST)],
+        &[
+            (CONFIG, BASIC),
+            ("apps/a.yaml", MANIFEST),
+            ("apps/c.yaml", MANIFEST),
+        ],
         &[&c0],
         "add c",
         &Who::user("alice"),
@@ -289,7 +320,11 @@ async fn merge_button_and_squash_merges_raise_nothing() {
     );
     let m = h.fake.git_commit(
         REPO,
-        &[(CONFIG, BASIC), ("apps/a.yaml", MANIFEST), ("apps/c.yaml", MANIFEST)],
+        &[
+            (CONFIG, BASIC),
+            ("apps/a.yaml", MANIFEST),
+            ("apps/c.yaml", MANIFEST),
+        ],
         &[&c0, &p1],
         "Merge pull request #5 from acme/feature-5",
         &Who::user("alice"),
@@ -341,20 +376,33 @@ async fn merge_button_and_squash_merges_raise_nothing() {
             forced: false,
             deleted: false,
             sender: "alice",
-            commits: vec![(sq.clone(), "Remove c (#6)", Who::user("alice"), Who::web_flow())],
+            commits: vec![(
+                sq.clone(),
+                "Remove c (#6)",
+                Who::user("alice"),
+                Who::web_flow(),
+            )],
         },
     )
     .await;
     assert!(issues(&h).is_empty(), "{:#?}", issues(&h));
     assert_eq!(h.fake.calls(&Method::POST, "/issues"), 0);
     // The merge commit's PR covered both commits: one lookup per push.
-    assert_eq!(h.fake.calls(&Method::GET, "/pulls"), 2, "{:#?}", h.fake.call_log());
+    assert_eq!(
+        h.fake.calls(&Method::GET, "/pulls"),
+        2,
+        "{:#?}",
+        h.fake.call_log()
+    );
 }
 
 #[tokio::test]
 async fn trusted_bot_commits_raise_nothing_untrusted_ones_do() {
     for (config, expect_alert) in [
-        ("version: 1\npush:\n  trusted_authors: [\"renovate[bot]\"]\n", false),
+        (
+            "version: 1\npush:\n  trusted_authors: [\"renovate[bot]\"]\n",
+            false,
+        ),
         (BASIC, true),
     ] {
         let h = harness(None).await;
@@ -426,8 +474,10 @@ async fn team_members_in_trusted_authors_raise_nothing() {
     .await;
     assert!(issues(&h).is_empty(), "{:#?}", issues(&h));
     assert_eq!(
-        h.fake
-            .calls(&Method::GET, "/orgs/vendor/teams/deployers/memberships/vbot"),
+        h.fake.calls(
+            &Method::GET,
+            "/orgs/vendor/teams/deployers/memberships/vbot"
+        ),
         1
     );
 }
@@ -466,7 +516,11 @@ async fn pushes_to_unprotected_branches_raise_nothing() {
     .await;
     assert!(issues(&h).is_empty());
     assert_eq!(h.fake.calls(&Method::GET, "/issues"), 0);
-    assert_eq!(h.fake.calls(&Method::GET, "/commits/"), 0, "no facts gathered");
+    assert_eq!(
+        h.fake.calls(&Method::GET, "/commits/"),
+        0,
+        "no facts gathered"
+    );
 }
 
 #[tokio::test]
@@ -493,7 +547,12 @@ async fn a_push_cannot_switch_off_its_own_protection() {
             forced: false,
             deleted: false,
             sender: "mallory",
-            commits: vec![(c1.clone(), "quiet", Who::user("mallory"), Who::user("mallory"))],
+            commits: vec![(
+                c1.clone(),
+                "quiet",
+                Who::user("mallory"),
+                Who::user("mallory"),
+            )],
         },
     )
     .await;
@@ -524,7 +583,10 @@ async fn branch_deletion_opens_an_issue() {
     assert_eq!(all.len(), 1, "{all:#?}");
     let i = issue_of(&all, "branch-deleted").expect("branch-deleted issue");
     assert!(i.title.contains(&c0), "{}", i.title);
-    assert!(i.body.contains(&format!("git push origin {c0}:refs/heads/main")));
+    assert!(
+        i.body
+            .contains(&format!("git push origin {c0}:refs/heads/main"))
+    );
 }
 
 fn protection_event(action: &str, rule_name: &str) -> Vec<u8> {
@@ -654,10 +716,14 @@ async fn a_failing_issue_sink_does_not_block_the_webhook() {
     let slack = FakeSlack::start().await;
     let h = harness(Some(&slack)).await;
     let s = force_setup(&h, SLACK_CONFIG);
-    h.fake.fail(Some(Method::POST), "/issues", usize::MAX, 500, &[]);
+    h.fake
+        .fail(Some(Method::POST), "/issues", usize::MAX, 500, &[]);
     deliver_push(&h, &forced_spec(&s)).await;
     assert!(issues(&h).is_empty());
-    assert!(h.fake.calls(&Method::POST, "/repos/acme/deploy/issues") >= 2, "retried");
+    assert!(
+        h.fake.calls(&Method::POST, "/repos/acme/deploy/issues") >= 2,
+        "retried"
+    );
     let texts = slack.texts();
     assert_eq!(texts.len(), 1, "{texts:#?}");
     assert!(texts[0].contains(&s.c2));
@@ -682,17 +748,32 @@ async fn revert_pr_opens_the_rollback_pull_request() {
     deliver_push(&h, &forced_spec(&s)).await;
     let (commits, pulls) = {
         let st = h.fake.st();
-        (st.alerts.created_commits.clone(), st.alerts.created_pulls.clone())
+        (
+            st.alerts.created_commits.clone(),
+            st.alerts.created_pulls.clone(),
+        )
     };
     assert_eq!(commits.len(), 1);
-    assert_eq!(commits[0].tree, tree_of(&s.c1), "tree of the last trusted commit");
-    assert_eq!(commits[0].parents, vec![s.c2.clone()], "on top of the current head");
+    assert_eq!(
+        commits[0].tree,
+        tree_of(&s.c1),
+        "tree of the last trusted commit"
+    );
+    assert_eq!(
+        commits[0].parents,
+        vec![s.c2.clone()],
+        "on top of the current head"
+    );
     assert_eq!(pulls.len(), 1);
     let branch = format!("gitops-guard/revert-{}", &s.c2[..7]);
     assert_eq!(pulls[0].head, branch);
     assert_eq!(pulls[0].base, "main");
     assert_eq!(
-        h.fake.st().alerts.refs.get(&(REPO.to_owned(), format!("heads/{branch}"))),
+        h.fake
+            .st()
+            .alerts
+            .refs
+            .get(&(REPO.to_owned(), format!("heads/{branch}"))),
         Some(&commits[0].sha)
     );
     let all = issues(&h);

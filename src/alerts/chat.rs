@@ -69,15 +69,16 @@ pub enum UrlError {
 pub fn webhook_url(name: &str, env: &EnvLookup) -> Result<Option<Uri>, UrlError> {
     let valid_name = !name.is_empty()
         && name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && !name.as_bytes()[0].is_ascii_digit();
     let upper = name.to_ascii_uppercase();
     if !valid_name || upper.starts_with("GITHUB_") || upper == "DATABASE_URL" {
         return Err(UrlError::BadName(name.to_owned()));
     }
-    let Some(value) = env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+    let Some(value) = env(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    else {
         return Ok(None);
     };
     let uri: Uri = value
@@ -236,10 +237,7 @@ mod tests {
             webhook_url("GITHUB_WEBHOOK_SECRET", &e),
             Err(UrlError::BadName(_))
         ));
-        assert!(matches!(
-            webhook_url("A-B", &e),
-            Err(UrlError::BadName(_))
-        ));
+        assert!(matches!(webhook_url("A-B", &e), Err(UrlError::BadName(_))));
         assert!(matches!(
             webhook_url("SLACK_URL", &env_with("http://hooks.example.com/x")),
             Err(UrlError::NotHttps(_))
@@ -280,8 +278,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_webhook_fails_without_leaking_the_url() {
-        let e: EnvLookup =
-            Arc::new(|_| Some("http://127.0.0.1:9/secret-token-path".to_owned()));
+        let e: EnvLookup = Arc::new(|_| Some("http://127.0.0.1:9/secret-token-path".to_owned()));
         let a = Alert {
             kind: AlertKind::ForcePush,
             repo: RepoName::parse("acme/deploy").unwrap(),

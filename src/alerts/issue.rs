@@ -9,8 +9,8 @@
 //! incident was handled, and the next occurrence opens a new one.
 
 use super::{
-    EnvLookup, Extras, LABEL, SECURITY_LABEL, SinkOutcome, SinkRetry, github_retryable,
-    kind_label, runbook_link, truncate, with_retries,
+    EnvLookup, Extras, LABEL, SECURITY_LABEL, SinkOutcome, SinkRetry, github_retryable, kind_label,
+    runbook_link, truncate, with_retries,
 };
 use crate::engine::ids::RepoName;
 use crate::engine::pushes::Alert;
@@ -52,7 +52,9 @@ fn details(env: &EnvLookup, alert: &Alert, extras: &Extras) -> String {
         s.push('\n');
     }
     if !extras.notes.is_empty() {
-        s.push_str("\n**Limits while gathering facts** (the unchecked parts are treated as suspicious):\n");
+        s.push_str(
+            "\n**Limits while gathering facts** (the unchecked parts are treated as suspicious):\n",
+        );
         for n in &extras.notes {
             s.push_str(&format!("- {n}\n"));
         }

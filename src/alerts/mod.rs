@@ -34,7 +34,8 @@ pub const LABEL: &str = "gitops-guard";
 pub const SECURITY_LABEL: &str = "security";
 /// Where the runbook lives unless `GITOPS_GUARD_RUNBOOK_URL` overrides it;
 /// each alert links `<url>#<AlertKind::runbook_anchor>`.
-pub const DEFAULT_RUNBOOK_URL: &str = "https://github.com/gitops-guard/gitops-guard/blob/main/README.md";
+pub const DEFAULT_RUNBOOK_URL: &str =
+    "https://github.com/gitops-guard/gitops-guard/blob/main/README.md";
 /// Environment variable overriding [`DEFAULT_RUNBOOK_URL`] (e.g. an internal wiki).
 pub const RUNBOOK_URL_ENV: &str = "GITOPS_GUARD_RUNBOOK_URL";
 
@@ -290,9 +291,8 @@ mod tests {
             runbook_link(&none, AlertKind::ForcePush),
             format!("{DEFAULT_RUNBOOK_URL}#runbook-force-push")
         );
-        let set: EnvLookup = Arc::new(|n| {
-            (n == RUNBOOK_URL_ENV).then(|| "https://wiki.example/gg#old".to_owned())
-        });
+        let set: EnvLookup =
+            Arc::new(|n| (n == RUNBOOK_URL_ENV).then(|| "https://wiki.example/gg#old".to_owned()));
         assert_eq!(
             runbook_link(&set, AlertKind::DirectPush),
             "https://wiki.example/gg#runbook-direct-push"

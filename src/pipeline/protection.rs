@@ -63,7 +63,11 @@ pub fn ruleset_covers(cfg: &Config, default_branch: &str, ruleset: &Value) -> bo
         return true;
     }
     let refs: Vec<String> = if target == "tag" {
-        cfg.push.tags.iter().map(|t| format!("refs/tags/{t}")).collect()
+        cfg.push
+            .tags
+            .iter()
+            .map(|t| format!("refs/tags/{t}"))
+            .collect()
     } else if cfg.push.branches.is_empty() {
         vec![format!("refs/heads/{default_branch}")]
     } else {
@@ -122,10 +126,7 @@ pub fn alert(
             "Branch protection rule",
             format!("Settings → Branches → the rule for `{name}`"),
         ),
-        Source::Ruleset => (
-            "Ruleset",
-            format!("Settings → Rules → Rulesets → `{name}`"),
-        ),
+        Source::Ruleset => ("Ruleset", format!("Settings → Rules → Rulesets → `{name}`")),
     };
     let mut items: Vec<&str> = weakenings.iter().map(|w| w.what.as_str()).collect();
     items.sort_unstable();
@@ -166,7 +167,9 @@ pub fn alert(
         body,
         shas: Vec::new(),
         rollback: vec![
-            format!("# inspect the current settings, then restore the old values in {settings_hint}"),
+            format!(
+                "# inspect the current settings, then restore the old values in {settings_hint}"
+            ),
             match source {
                 Source::BranchProtection => format!(
                     "gh api repos/{repo}/branches/{}/protection",
@@ -214,7 +217,10 @@ pub async fn run(
     if !matches!(action, "edited" | "deleted") {
         return Ok(None);
     }
-    let Some(full) = payload.pointer("/repository/full_name").and_then(Value::as_str) else {
+    let Some(full) = payload
+        .pointer("/repository/full_name")
+        .and_then(Value::as_str)
+    else {
         tracing::debug!("organisation-level change without a repository; ignored");
         return Ok(None);
     };
@@ -261,7 +267,11 @@ pub async fn run(
     let a = alert(&repo, source, action, &object, sender, &weakenings);
     let d = alerts::deliver(gh, &cfg.push.alert, env, &a, &Extras::default()).await;
     if d.issue.is_failure() || d.webhook.is_failure() {
-        anyhow::bail!("alert sinks failed: issue {:?}, webhook {:?}", d.issue, d.webhook);
+        anyhow::bail!(
+            "alert sinks failed: issue {:?}, webhook {:?}",
+            d.issue,
+            d.webhook
+        );
     }
     Ok(Some(a))
 }
@@ -290,13 +300,23 @@ mod tests {
     #[test]
     fn ruleset_coverage() {
         let c = cfg(&["main"]);
-        let rs = |inc: Value, exc: Value| {
-            json!({"target": "branch", "conditions": {"ref_name": {"include": inc, "exclude": exc}}})
-        };
-        assert!(ruleset_covers(&c, "main", &rs(json!(["~DEFAULT_BRANCH"]), json!([]))));
+        let rs = |inc: Value, exc: Value| json!({"target": "branch", "conditions": {"ref_name": {"include": inc, "exclude": exc}}});
+        assert!(ruleset_covers(
+            &c,
+            "main",
+            &rs(json!(["~DEFAULT_BRANCH"]), json!([]))
+        ));
         assert!(ruleset_covers(&c, "main", &rs(json!(["~ALL"]), json!([]))));
-        assert!(ruleset_covers(&c, "main", &rs(json!(["refs/heads/main"]), json!([]))));
-        assert!(!ruleset_covers(&c, "main", &rs(json!(["refs/heads/dev"]), json!([]))));
+        assert!(ruleset_covers(
+            &c,
+            "main",
+            &rs(json!(["refs/heads/main"]), json!([]))
+        ));
+        assert!(!ruleset_covers(
+            &c,
+            "main",
+            &rs(json!(["refs/heads/dev"]), json!([]))
+        ));
         assert!(!ruleset_covers(
             &c,
             "main",
@@ -319,8 +339,12 @@ mod tests {
         let repo = RepoName::parse("acme/deploy").unwrap();
         let rule = json!({"id": 5, "name": "main"});
         let w = vec![
-            Weakening { what: "required approving reviews lowered from 2 to 1".into() },
-            Weakening { what: "code-owner review is no longer required".into() },
+            Weakening {
+                what: "required approving reviews lowered from 2 to 1".into(),
+            },
+            Weakening {
+                what: "code-owner review is no longer required".into(),
+            },
         ];
         let a = alert(&repo, Source::BranchProtection, "edited", &rule, "eve", &w);
         assert_eq!(a.kind, AlertKind::ProtectionWeakened);
@@ -330,9 +354,23 @@ mod tests {
         assert!(a.title.contains("`main`"));
         let mut rev = w.clone();
         rev.reverse();
-        let b = alert(&repo, Source::BranchProtection, "edited", &rule, "eve", &rev);
+        let b = alert(
+            &repo,
+            Source::BranchProtection,
+            "edited",
+            &rule,
+            "eve",
+            &rev,
+        );
         assert_eq!(a.fingerprint, b.fingerprint);
-        let c = alert(&repo, Source::BranchProtection, "edited", &rule, "eve", &w[..1]);
+        let c = alert(
+            &repo,
+            Source::BranchProtection,
+            "edited",
+            &rule,
+            "eve",
+            &w[..1],
+        );
         assert_ne!(a.fingerprint, c.fingerprint);
     }
 }

@@ -42,13 +42,13 @@ use anyhow::Context as _;
 
 use super::PipelineContext;
 use super::pull_request::{CONFIG_PATH, load_config};
-use crate::alerts::{self, EnvLookup, Extras};
 use crate::alerts::revert::{self, RevertPlan};
+use crate::alerts::{self, EnvLookup, Extras};
 use crate::engine::config::Config;
 use crate::engine::ids::{CommitSha, RepoName};
 use crate::engine::pushes::{
-    self, Alert, AlertKind, AssociatedPr, Identity, PushCommit, PushFacts, PushInput,
-    Verification, evaluate_push, is_protected_branch,
+    self, Alert, AlertKind, AssociatedPr, Identity, PushCommit, PushFacts, PushInput, Verification,
+    evaluate_push, is_protected_branch,
 };
 use crate::github::{CommitInfo, GitHub, GitHubError};
 use crate::webhook::event::{GitIdentity, PushEvent};
@@ -172,13 +172,17 @@ pub async fn trusted_config(
             Some(c) => Some(c),
             None => match org_default(gh, ctx, repo).await? {
                 Some(c) => Some(c),
-                None => config_at(
-                    gh,
-                    repo,
-                    default_branch,
-                    format!("{repo}:{CONFIG_PATH}@{default_branch} (no earlier version exists)"),
-                )
-                .await?,
+                None => {
+                    config_at(
+                        gh,
+                        repo,
+                        default_branch,
+                        format!(
+                            "{repo}:{CONFIG_PATH}@{default_branch} (no earlier version exists)"
+                        ),
+                    )
+                    .await?
+                }
             },
         };
         return Ok(found.filter(|c| protects(&c.config, default_branch, &ev.ref_)));
@@ -255,13 +259,12 @@ pub fn push_input(repo: &RepoName, ev: &PushEvent) -> PushInput {
 }
 
 fn commit_from_api(c: &CommitInfo) -> PushCommit {
-    let person = |p: &Option<crate::github::GitPerson>, login: &Option<crate::github::UserRef>| {
-        Identity {
+    let person =
+        |p: &Option<crate::github::GitPerson>, login: &Option<crate::github::UserRef>| Identity {
             name: p.as_ref().and_then(|p| p.name.clone()).unwrap_or_default(),
             email: p.as_ref().and_then(|p| p.email.clone()).unwrap_or_default(),
             login: login.as_ref().map(|u| u.login.clone()),
-        }
-    };
+        };
     PushCommit {
         sha: CommitSha::new(c.sha.clone()),
         title: c.commit.message.lines().next().unwrap_or("").to_owned(),
@@ -314,7 +317,10 @@ pub async fn gather(
         match gh.commit_pulls(repo, input.after.as_str()).await {
             Ok(p) => Some(p),
             Err(e) => {
-                notes.push(format!("associated pull requests of {} could not be read: {e}", input.after.short()));
+                notes.push(format!(
+                    "associated pull requests of {} could not be read: {e}",
+                    input.after.short()
+                ));
                 None
             }
         }
@@ -566,7 +572,9 @@ pub async fn run(
             Ok(url) => revert_pr = url,
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "rollback pull request failed");
-                notes.push(format!("gitops-guard could not open the rollback pull request: {e:#}"));
+                notes.push(format!(
+                    "gitops-guard could not open the rollback pull request: {e:#}"
+                ));
             }
         }
     }

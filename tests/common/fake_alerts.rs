@@ -261,11 +261,18 @@ async fn create_commit(
     guard!(s, headers);
     let repo = format!("{o}/{r}");
     let (Some(tree), Some(message)) = (body["tree"].as_str(), body["message"].as_str()) else {
-        return err(StatusCode::UNPROCESSABLE_ENTITY, "tree and message are required");
+        return err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tree and message are required",
+        );
     };
     let parents: Vec<String> = body["parents"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let sha = super::fake_github::blob_sha(format!("{tree}{parents:?}{message}").as_bytes());
     s.alerts.meta.insert(
@@ -288,7 +295,11 @@ async fn create_commit(
         parents,
         message: message.to_owned(),
     });
-    (StatusCode::CREATED, axum::Json(json!({"sha": sha, "tree": {"sha": tree}}))).into_response()
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"sha": sha, "tree": {"sha": tree}})),
+    )
+        .into_response()
 }
 
 async fn create_ref(
@@ -304,14 +315,22 @@ async fn create_ref(
         return err(StatusCode::UNPROCESSABLE_ENTITY, "ref and sha are required");
     };
     let Some(name) = name.strip_prefix("refs/") else {
-        return err(StatusCode::UNPROCESSABLE_ENTITY, "ref must start with refs/");
+        return err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ref must start with refs/",
+        );
     };
     let key = (repo, name.to_owned());
     if s.alerts.refs.contains_key(&key) {
         return err(StatusCode::UNPROCESSABLE_ENTITY, "Reference already exists");
     }
     s.alerts.refs.insert(key, sha.to_owned());
-    (StatusCode::CREATED, axum::Json(json!({"ref": format!("refs/{name}"), "object": {"sha": sha, "type": "commit"}})))
+    (
+        StatusCode::CREATED,
+        axum::Json(
+            json!({"ref": format!("refs/{name}"), "object": {"sha": sha, "type": "commit"}}),
+        ),
+    )
         .into_response()
 }
 
@@ -329,9 +348,16 @@ async fn create_pull(
         body["head"].as_str(),
         body["base"].as_str(),
     ) else {
-        return err(StatusCode::UNPROCESSABLE_ENTITY, "title, head and base are required");
+        return err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "title, head and base are required",
+        );
     };
-    if !s.alerts.refs.contains_key(&(repo.clone(), format!("heads/{head}"))) {
+    if !s
+        .alerts
+        .refs
+        .contains_key(&(repo.clone(), format!("heads/{head}")))
+    {
         return err(StatusCode::UNPROCESSABLE_ENTITY, "head does not exist");
     }
     let number = 500 + s.alerts.created_pulls.len() as u64;
