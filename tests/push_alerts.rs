@@ -799,3 +799,15 @@ async fn issues_go_to_the_central_alerts_repository() {
     assert_eq!(all[0].repo, "acme/security-alerts");
     assert!(all[0].body.contains("acme/deploy"));
 }
+
+#[tokio::test]
+async fn config_is_found_through_the_tree_when_contents_says_not_found() {
+    let h = harness(None).await;
+    let s = force_setup(&h, BASIC);
+    h.fake
+        .fail(Some(Method::GET), "/contents/", usize::MAX, 404, &[]);
+    deliver_push(&h, &forced_spec(&s)).await;
+    let all = issues(&h);
+    assert!(issue_of(&all, "force-push").is_some(), "{all:#?}");
+    assert!(h.fake.calls(&Method::GET, &format!("/git/trees/{}", s.c1)) >= 1);
+}

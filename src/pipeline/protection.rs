@@ -17,13 +17,13 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::PipelineContext;
-use super::pull_request::{CONFIG_PATH, load_config};
+use super::pull_request::load_config;
 use crate::alerts::{self, EnvLookup, Extras};
 use crate::engine::config::Config;
 use crate::engine::ids::RepoName;
 use crate::engine::protection::{Weakening, branch_protection_weakenings, ruleset_weakenings};
 use crate::engine::pushes::{Alert, AlertKind, ref_glob};
-use crate::github::{GitHub, GitHubError};
+use crate::github::GitHub;
 
 /// Which event a change came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,11 +188,10 @@ async fn deployment_config(
     repo: &RepoName,
     default_branch: &str,
 ) -> anyhow::Result<Option<Config>> {
-    let text = match gh.get_file(repo, CONFIG_PATH, default_branch).await {
-        Ok(Some(b)) => Some(String::from_utf8_lossy(&b).into_owned()),
-        Ok(None) | Err(GitHubError::NotFound(_)) => None,
-        Err(e) => return Err(e).context("reading the repository config"),
-    };
+    let text = super::push::read_config_file(gh, repo, default_branch)
+        .await
+        .context("reading the repository config")?
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
     let text = match text {
         Some(t) => t,
         None => match super::pull_request::org_config(gh, ctx, repo.owner()).await? {

@@ -96,12 +96,36 @@ async fn config_at(
     git_ref: &str,
     label: String,
 ) -> anyhow::Result<Option<TrustedConfig>> {
-    let bytes = match gh.get_file(repo, CONFIG_PATH, git_ref).await {
-        Ok(Some(b)) => b,
-        Ok(None) | Err(GitHubError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {label}")),
+    let bytes = read_config_file(gh, repo, git_ref)
+        .await
+        .with_context(|| format!("reading {label}"))?;
+    Ok(bytes.map(|b| parse(&b, label)))
+}
+
+/// `.github/gitops-guard.yml` at `git_ref` (a SHA or branch): the contents
+/// API first (one small call); when it says "not found", the commit's tree
+/// confirms (the pull-request pipeline reads config through trees and
+/// blobs, and some GitHub-compatible servers only serve those). `None`:
+/// no config there.
+pub(crate) async fn read_config_file(
+    gh: &dyn GitHub,
+    repo: &RepoName,
+    git_ref: &str,
+) -> Result<Option<Vec<u8>>, GitHubError> {
+    match gh.get_file(repo, CONFIG_PATH, git_ref).await {
+        Ok(Some(b)) => return Ok(Some(b)),
+        Ok(None) | Err(GitHubError::NotFound(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let tree = match gh.get_tree(repo, git_ref).await {
+        Ok(t) => t,
+        Err(GitHubError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
     };
-    Ok(Some(parse(&bytes, label)))
+    match tree.blob(CONFIG_PATH) {
+        Some(entry) => gh.get_blob(repo, &entry.sha).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 fn parse(bytes: &[u8], source: String) -> TrustedConfig {
