@@ -811,3 +811,59 @@ async fn config_is_found_through_the_tree_when_contents_says_not_found() {
     assert!(issue_of(&all, "force-push").is_some(), "{all:#?}");
     assert!(h.fake.calls(&Method::GET, &format!("/git/trees/{}", s.c1)) >= 1);
 }
+
+#[tokio::test]
+async fn large_pushes_are_bounded_and_say_so() {
+    let h = harness(None).await;
+    let c0 = base(&h, BASIC);
+    let mut parent = c0.clone();
+    let mut commits = Vec::new();
+    for i in 0..130 {
+        let msg = format!("direct {i}");
+        let c = h.fake.git_commit(
+            REPO,
+            &[(CONFIG, BASIC)],
+            &[&parent],
+            &msg,
+            &Who::user("alice"),
+            &Who::user("alice"),
+            true,
+        );
+        commits.push((c.clone(), "direct", Who::user("alice"), Who::user("alice")));
+        parent = c;
+    }
+    h.fake.set_branch(REPO, "main", &parent);
+    deliver_push(
+        &h,
+        &PushSpec {
+            git_ref: "refs/heads/main",
+            before: &c0,
+            after: &parent,
+            forced: false,
+            deleted: false,
+            sender: "alice",
+            commits,
+        },
+    )
+    .await;
+    let lookups = h.fake.calls(&Method::GET, "/pulls");
+    assert_eq!(lookups, 100, "associated-PR lookups are capped");
+    // Signatures of all 130 commits came from the paginated compare.
+    assert_eq!(h.fake.calls(&Method::GET, "/compare/"), 2);
+    assert_eq!(
+        h.fake
+            .calls(&Method::GET, &format!("/repos/{REPO}/commits/"))
+            - lookups,
+        0,
+        "no single-commit reads"
+    );
+    let all = issues(&h);
+    let d = issue_of(&all, "direct-push").expect("direct-push issue");
+    assert!(
+        d.body
+            .contains("looked up for the first 100 commits only; 30 more were not checked"),
+        "{}",
+        d.body
+    );
+    assert!(issue_of(&all, "unsigned-commit").is_none(), "{all:#?}");
+}
