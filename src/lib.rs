@@ -2,6 +2,7 @@
 //! repositories. The pure [`engine`] evaluates data; everything else is the
 //! I/O shell around it.
 
+pub mod alerts;
 pub mod bench_support;
 pub mod cli;
 pub mod engine;

@@ -24,6 +24,10 @@ pub const QUEUE_DEPTH: &str = "gitops_guard_queue_depth";
 pub const CACHE_LOOKUPS: &str = "gitops_guard_cache_lookups_total";
 /// API retries by `reason` (server_error, rate_limited, transport, auth).
 pub const API_RETRIES: &str = "gitops_guard_github_api_retries_total";
+/// Security alerts raised, by `kind` (rule id: `force-push`, …).
+pub const SECURITY_ALERTS: &str = "gitops_guard_security_alerts_total";
+/// Alert sink outcomes by `sink` (issue, webhook) and `outcome`.
+pub const ALERT_SINKS: &str = "gitops_guard_alert_sink_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -59,6 +63,18 @@ fn describe() {
     metrics::describe_gauge!(QUEUE_DEPTH, "Deliveries queued or in flight");
     metrics::describe_counter!(CACHE_LOOKUPS, "Cache lookups by cache and result");
     metrics::describe_counter!(API_RETRIES, "GitHub API retries by reason");
+    metrics::describe_counter!(SECURITY_ALERTS, "Security alerts raised by kind");
+    metrics::describe_counter!(ALERT_SINKS, "Alert sink deliveries by sink and outcome");
+}
+
+/// Counts one security alert (`kind` is a static rule id: bounded labels).
+pub fn security_alert(kind: &'static str) {
+    metrics::counter!(SECURITY_ALERTS, "kind" => kind).increment(1);
+}
+
+/// Counts one alert sink outcome (`ok`, `failed`, `skipped`).
+pub fn alert_sink(sink: &'static str, outcome: &'static str) {
+    metrics::counter!(ALERT_SINKS, "sink" => sink, "outcome" => outcome).increment(1);
 }
 
 /// Counts one delivery outcome.

@@ -826,6 +826,40 @@ impl GitHub for RestClient {
         }
         Ok(all)
     }
+
+    async fn create_git_commit(&self, repo: &RepoName, commit: &NewGitCommit) -> GhResult<String> {
+        let made: ShaRef = self
+            .json(
+                Method::POST,
+                &format!("{}/git/commits", Self::repo_path(repo)),
+                Some(commit),
+                "git.create_commit",
+            )
+            .await?;
+        Ok(made.sha)
+    }
+
+    async fn create_branch(&self, repo: &RepoName, branch: &str, sha: &str) -> GhResult<()> {
+        let _: serde_json::Value = self
+            .json(
+                Method::POST,
+                &format!("{}/git/refs", Self::repo_path(repo)),
+                Some(&serde_json::json!({ "ref": format!("refs/heads/{branch}"), "sha": sha })),
+                "git.create_ref",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn create_pull(&self, repo: &RepoName, pull: &NewPull) -> GhResult<CreatedPull> {
+        self.json(
+            Method::POST,
+            &format!("{}/pulls", Self::repo_path(repo)),
+            Some(pull),
+            "pulls.create",
+        )
+        .await
+    }
 }
 
 /// [`Installations`] backed by the App's credentials.

@@ -132,6 +132,9 @@ pub struct GitCommit {
     /// Signature verification.
     #[serde(default)]
     pub verification: Option<Verification>,
+    /// The commit's tree (`GET /commits/{sha}` returns it; list endpoints too).
+    #[serde(default)]
+    pub tree: Option<ShaRef>,
 }
 
 /// A parent reference.
@@ -434,6 +437,40 @@ pub struct Comparison {
     pub files: Vec<CompareFile>,
 }
 
+/// `POST /repos/{o}/{r}/git/commits`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct NewGitCommit {
+    /// Message.
+    pub message: String,
+    /// Tree SHA.
+    pub tree: String,
+    /// Parent SHAs.
+    pub parents: Vec<String>,
+}
+
+/// `POST /repos/{o}/{r}/pulls`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct NewPull {
+    /// Title.
+    pub title: String,
+    /// Head branch.
+    pub head: String,
+    /// Base branch.
+    pub base: String,
+    /// Markdown body.
+    pub body: String,
+}
+
+/// A created pull request (number and web link).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct CreatedPull {
+    /// Number.
+    pub number: u64,
+    /// Web URL.
+    #[serde(default)]
+    pub html_url: String,
+}
+
 /// Every GitHub operation the pipelines need, for one installation.
 #[async_trait]
 pub trait GitHub: Send + Sync {
@@ -506,6 +543,23 @@ pub trait GitHub: Send + Sync {
     ) -> GhResult<Option<IssueInfo>>;
     /// Compares two commits (all commit pages).
     async fn compare(&self, repo: &RepoName, base: &str, head: &str) -> GhResult<Comparison>;
+    /// Creates a commit object (git data API); returns its SHA. Used only
+    /// by the opt-in rollback PR (`push.alert.revert_pr`). The default
+    /// refuses, so test doubles need not implement write paths they skip.
+    async fn create_git_commit(&self, repo: &RepoName, commit: &NewGitCommit) -> GhResult<String> {
+        let _ = (repo, commit);
+        Err(GitHubError::other("creating commits is not supported"))
+    }
+    /// Creates `refs/heads/{branch}` at `sha`.
+    async fn create_branch(&self, repo: &RepoName, branch: &str, sha: &str) -> GhResult<()> {
+        let _ = (repo, branch, sha);
+        Err(GitHubError::other("creating branches is not supported"))
+    }
+    /// Opens a pull request.
+    async fn create_pull(&self, repo: &RepoName, pull: &NewPull) -> GhResult<CreatedPull> {
+        let _ = (repo, pull);
+        Err(GitHubError::other("opening pull requests is not supported"))
+    }
 }
 
 /// Hands out a [`GitHub`] acting as one installation.

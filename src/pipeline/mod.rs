@@ -6,7 +6,9 @@
 
 pub mod gate;
 pub mod gates;
+pub mod protection;
 pub mod pull_request;
+pub mod push;
 pub mod reviews;
 pub mod signatures;
 pub mod snapshot;
@@ -93,12 +95,24 @@ fn team_cache(ttl: Duration) -> moka::future::Cache<(String, String, String), bo
 pub struct Dispatcher {
     installations: Arc<dyn Installations>,
     ctx: Arc<PipelineContext>,
+    env: crate::alerts::EnvLookup,
 }
 
 impl Dispatcher {
     /// A dispatcher acting through `installations`.
     pub fn new(installations: Arc<dyn Installations>, ctx: Arc<PipelineContext>) -> Self {
-        Self { installations, ctx }
+        Self {
+            installations,
+            ctx,
+            env: crate::alerts::process_env(),
+        }
+    }
+
+    /// Reads environment variables (the alert webhook URL) through `env`
+    /// instead of the process environment (tests, embedding).
+    pub fn with_env(mut self, env: crate::alerts::EnvLookup) -> Self {
+        self.env = env;
+        self
     }
 }
 
@@ -138,8 +152,25 @@ impl Handler for Dispatcher {
                 }
                 first_err.map_or(Ok(()), Err)
             }
-            // Pushes and protection changes get their pipelines in issue 5;
-            // acknowledged and recorded until then.
+            Event::Push(e) => {
+                let gh = self.installations.installation(installation);
+                push::run(gh.as_ref(), &self.ctx, &self.env, e)
+                    .await
+                    .map(|_| ())
+            }
+            Event::BranchProtectionRule(_) | Event::RepositoryRuleset(_) => {
+                let source = if matches!(event, Event::RepositoryRuleset(_)) {
+                    protection::Source::Ruleset
+                } else {
+                    protection::Source::BranchProtection
+                };
+                // The engine compares raw settings (fields our structs omit too).
+                let raw: serde_json::Value = serde_json::from_slice(&delivery.payload)?;
+                let gh = self.installations.installation(installation);
+                protection::run(gh.as_ref(), &self.ctx, &self.env, source, &raw)
+                    .await
+                    .map(|_| ())
+            }
             _ => {
                 tracing::debug!(event = %delivery.event, "no pipeline for this event yet");
                 Ok(())

@@ -746,7 +746,7 @@ pub(crate) async fn blob(
     Ok(b)
 }
 
-async fn org_config(
+pub(crate) async fn org_config(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
     owner: &str,

@@ -129,6 +129,8 @@ pub struct FakeState {
     pub org_members: HashSet<(String, String)>,
     pub faults: Vec<Fault>,
     pub calls: Vec<Call>,
+    /// Commit metadata, associated PRs, refs, git data writes (alerts).
+    pub alerts: super::fake_alerts::AlertState,
     next_id: u64,
 }
 
@@ -396,6 +398,7 @@ fn routes(state: Arc<Mutex<FakeState>>) -> Router {
             get(team_membership),
         )
         .route("/orgs/{org}/memberships/{user}", get(org_membership))
+        .merge(super::fake_alerts::routes())
         .with_state(state.clone())
         .merge(super::fake_reviews::routes(state))
 }

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_alerts;
 pub mod fake_github;
 pub mod fake_reviews;
 
