@@ -155,9 +155,8 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
-        // Integration points: the lead connects these to
-        // `gitops_guard::server::serve` and the PR pipeline.
-        Command::Serve => not_wired("serve"),
+        // Integration point: the lead connects check-pr to the PR pipeline.
+        Command::Serve => serve(),
         Command::CheckPr { target } => {
             if parse_pr(&target).is_none() {
                 eprintln!("gitops-guard: error: expected OWNER/REPO#N, got {target:?}");
@@ -168,6 +167,36 @@ pub fn main() -> ExitCode {
         Command::Register(args) => register(args),
         Command::Healthcheck(args) => {
             ExitCode::from(crate::healthcheck::run(args.listen_addr, &args.path))
+        }
+    }
+}
+
+/// `serve`: settings from the environment (exit 2 with the variable named
+/// when one is missing or bad), then the App until SIGTERM/SIGINT (exit 1
+/// when GitHub rejects the credentials or the server fails).
+fn serve() -> ExitCode {
+    let settings = match crate::settings::Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gitops-guard serve: error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gitops-guard serve: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(crate::server::serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gitops-guard serve: error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }
