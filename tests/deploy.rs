@@ -562,7 +562,10 @@ struct Stage {
 /// Parses a Dockerfile the way BuildKit reads it: parser directives,
 /// comments, line continuations (with the `escape` directive), heredocs,
 /// `ARG` before `FROM`, and stages.
-fn parse_dockerfile(text: &str) -> Result<(Vec<(String, String)>, Vec<Stage>), String> {
+/// Pre-`FROM` `ARG` defaults and the stages.
+type Parsed = (Vec<(String, String)>, Vec<Stage>);
+
+fn parse_dockerfile(text: &str) -> Result<Parsed, String> {
     let mut escape = '\\';
     let mut global_args: Vec<(String, String)> = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
@@ -579,14 +582,12 @@ fn parse_dockerfile(text: &str) -> Result<(Vec<(String, String)>, Vec<Stage>), S
             continue;
         }
         if let Some(c) = t.strip_prefix('#') {
-            if directives_open {
-                if let Some((k, v)) = c.split_once('=') {
-                    if k.trim().eq_ignore_ascii_case("escape") {
-                        escape = v.trim().chars().next().ok_or("empty escape directive")?;
-                    }
-                    i += 1;
-                    continue;
+            if directives_open && let Some((k, v)) = c.split_once('=') {
+                if k.trim().eq_ignore_ascii_case("escape") {
+                    escape = v.trim().chars().next().ok_or("empty escape directive")?;
                 }
+                i += 1;
+                continue;
             }
             directives_open = false;
             i += 1;
