@@ -255,11 +255,18 @@ fn missing_path_and_usage_errors_exit_2() {
 }
 
 #[test]
-fn serve_and_check_pr_are_placeholders() {
+fn serve_needs_its_settings_and_check_pr_is_a_placeholder() {
     let t = tempfile::tempdir().unwrap();
-    let o = run(t.path(), &["serve"]);
+    // `serve` fails fast, naming the missing variable (tests/operations.rs
+    // covers the rest).
+    let o = Command::new(BIN)
+        .arg("serve")
+        .current_dir(t.path())
+        .env_clear()
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("not yet wired"));
+    assert!(stderr(&o).contains("GITHUB_APP_ID is required"));
     let o = run(t.path(), &["check-pr", "acme/deploy#3"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("not yet wired"));
