@@ -1,16 +1,26 @@
 //! `gitops-guard serve`: wires settings, GitHub auth, the journal, the
 //! worker pool and the routes, and shuts down gracefully (stop accepting,
 //! drain the queue within a deadline).
+//!
+//! Readiness: `/readyz` answers 503 from startup until GitHub has accepted
+//! the App's JWT (`GET /app`, retried while GitHub is unreachable) — the
+//! journal is opened before the port is bound, so by then it is usable.
+//! GitHub *rejecting* the credentials (wrong key for the App id, a revoked
+//! key, a skewed clock) or a `GITHUB_API_URL` without `/app` is fatal: the
+//! process exits with the reason instead of idling unready.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use std::future::IntoFuture as _;
 
 use anyhow::Context as _;
 use axum::Router;
 
 use crate::github::Installations;
 use crate::github::auth::AppAuth;
-use crate::github::client::AppInstallations;
+use crate::github::client::{AppInstallations, Credentials, RestClient};
+use crate::github::error::GitHubError;
 use crate::pipeline::{Dispatcher, PipelineContext};
 use crate::settings::Settings;
 use crate::webhook::journal::{Journal, MemoryJournal};
@@ -110,10 +120,100 @@ pub fn init_tracing() {
     };
 }
 
-/// Runs the App until SIGTERM/SIGINT, then drains.
+/// How long in-flight HTTP requests may take to finish after a shutdown
+/// signal (they only verify and journal); the queue drain follows with
+/// its own deadline, so `terminationGracePeriodSeconds` must exceed
+/// `GITOPS_GUARD_SHUTDOWN_SECONDS` plus this.
+pub const HTTP_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest pause between two startup credential checks.
+pub const STARTUP_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Why the App cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// GitHub refused the App's JWT.
+    #[error(
+        "GitHub rejected the App credentials ({0}). Check that GITHUB_APP_ID is the id of the App \
+         whose private key is configured, that the key was not revoked, and that the clock is in sync"
+    )]
+    Credentials(String),
+    /// The API root does not serve `/app`.
+    #[error(
+        "GITHUB_API_URL {url} does not serve GET /app ({reason}); GitHub Enterprise Server needs \
+         https://HOST/api/v3"
+    )]
+    ApiUrl {
+        /// The configured API root.
+        url: String,
+        /// GitHub's answer.
+        reason: String,
+    },
+}
+
+/// The App as `GET /app` describes it.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct AppIdentity {
+    /// Numeric App id.
+    pub id: u64,
+    /// URL slug.
+    #[serde(default)]
+    pub slug: String,
+}
+
+/// One `GET /app` with the App's JWT.
+pub async fn authenticated_app(auth: &std::sync::Arc<AppAuth>) -> Result<AppIdentity, GitHubError> {
+    RestClient::new(Credentials::App(auth.clone()), auth.policy().clone())
+        .json::<AppIdentity, ()>(http::Method::GET, "/app", None, "apps.get_authenticated")
+        .await
+}
+
+/// Checks the credentials until GitHub answers, then marks the App ready.
+/// Transient failures (network, 5xx, rate limits) are retried with
+/// backoff up to `max_pause`; a rejection is returned at once.
+pub async fn verify_until_ready(
+    auth: std::sync::Arc<AppAuth>,
+    ready: Arc<AtomicBool>,
+    max_pause: std::time::Duration,
+) -> Result<AppIdentity, StartupError> {
+    let mut pause = std::time::Duration::from_millis(250).min(max_pause);
+    loop {
+        match authenticated_app(&auth).await {
+            Ok(app) => {
+                ready.store(true, Ordering::Relaxed);
+                tracing::info!(app_id = app.id, slug = %app.slug, "GitHub accepted the App credentials; ready");
+                return Ok(app);
+            }
+            Err(GitHubError::Auth(msg)) => return Err(StartupError::Credentials(msg)),
+            Err(GitHubError::NotFound(msg)) => {
+                return Err(StartupError::ApiUrl {
+                    url: auth.api_url().to_owned(),
+                    reason: msg,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "cannot reach GitHub to verify the App credentials; not ready");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(max_pause);
+            }
+        }
+    }
+}
+
+/// Runs the App until SIGTERM/SIGINT, then drains: readiness drops, the
+/// listener stops accepting, in-flight requests get [`HTTP_DRAIN`], then
+/// the workers finish the queue within `settings.shutdown_deadline`.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     init_tracing();
     let app = App::build(&settings)?;
+    // Not ready until GitHub accepts the credentials.
+    app.ready.store(false, Ordering::Relaxed);
+    let auth = AppAuth::new(
+        &settings.app_id,
+        &settings.private_key_pem,
+        &settings.api_url,
+        settings.retry.clone(),
+    )
+    .context("GitHub App credentials")?;
     let listener = tokio::net::TcpListener::bind(settings.listen_addr)
         .await
         .with_context(|| format!("binding {}", settings.listen_addr))?;
@@ -125,16 +225,58 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "gitops-guard serving"
     );
     let ready = app.ready.clone();
-    axum::serve(listener, app.router.clone())
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            ready.store(false, Ordering::Relaxed);
-            tracing::info!("shutdown requested; no new deliveries accepted");
-        })
-        .await
-        .context("HTTP server")?;
+    let mut check = tokio::spawn(verify_until_ready(auth, ready.clone(), STARTUP_RETRY_MAX));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stop_rx = stop.clone();
+    let mut server = tokio::spawn(
+        axum::serve(listener, app.router.clone())
+            .with_graceful_shutdown(async move { stop_rx.notified().await })
+            .into_future(),
+    );
+    let mut fatal = None;
+    let mut checking = true;
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            _ = &mut signal => {
+                tracing::info!("shutdown requested; no new deliveries accepted");
+                break;
+            }
+            r = &mut check, if checking => {
+                checking = false;
+                match r {
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "startup failed");
+                        fatal = Some(anyhow::Error::new(e));
+                    }
+                    Err(join) => fatal = Some(anyhow::anyhow!("credential check panicked: {join}")),
+                }
+                break;
+            }
+            r = &mut server => {
+                check.abort();
+                app.shutdown().await;
+                return match r {
+                    Ok(r) => r.context("HTTP server"),
+                    Err(join) => Err(anyhow::anyhow!("HTTP server task: {join}")),
+                };
+            }
+        }
+    }
+    check.abort();
+    ready.store(false, Ordering::Relaxed);
+    stop.notify_one();
+    if tokio::time::timeout(HTTP_DRAIN, &mut server).await.is_err() {
+        tracing::warn!("HTTP connections still open after the drain period; closing them");
+        server.abort();
+    }
     app.shutdown().await;
-    Ok(())
+    match fatal {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 async fn shutdown_signal() {

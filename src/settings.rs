@@ -78,7 +78,10 @@ pub struct Settings {
     pub workers: usize,
     /// `GITOPS_GUARD_QUEUE`: deliveries waiting; beyond it the webhook answers 503.
     pub queue_capacity: usize,
-    /// How long graceful shutdown waits for queued work.
+    /// `GITOPS_GUARD_SHUTDOWN_SECONDS` (default 25): how long graceful
+    /// shutdown waits for queued work. Keep it below the platform's kill
+    /// timeout (Kubernetes `terminationGracePeriodSeconds`, Fly
+    /// `kill_timeout`) minus the 5 s HTTP drain.
     pub shutdown_deadline: Duration,
     /// How long a delivery id is remembered for deduplication.
     pub dedupe_ttl: Duration,
@@ -130,6 +133,11 @@ impl Settings {
         let workers = parse_num(non_empty("GITOPS_GUARD_WORKERS"), "GITOPS_GUARD_WORKERS", 4)?;
         let queue_capacity =
             parse_num(non_empty("GITOPS_GUARD_QUEUE"), "GITOPS_GUARD_QUEUE", 1024)?;
+        let shutdown_secs = parse_num(
+            non_empty("GITOPS_GUARD_SHUTDOWN_SECONDS"),
+            "GITOPS_GUARD_SHUTDOWN_SECONDS",
+            25,
+        )?;
         Ok(Self {
             app_id,
             private_key_pem: SecretString::from(pem),
@@ -138,7 +146,7 @@ impl Settings {
             listen_addr,
             workers: workers.max(1),
             queue_capacity: queue_capacity.max(1),
-            shutdown_deadline: Duration::from_secs(25),
+            shutdown_deadline: Duration::from_secs(shutdown_secs as u64),
             dedupe_ttl: Duration::from_secs(24 * 3600),
             retry: RetryPolicy::default(),
         })
@@ -250,5 +258,106 @@ mod tests {
         ));
         // The message never echoes the key material.
         assert!(!err.to_string().contains("NONSENSE"));
+    }
+
+    /// A real RSA key: GitHub's documented manifest-conversion example.
+    fn test_pem() -> String {
+        let v: serde_json::Value = serde_json::from_str(include_str!(
+            "../tests/data/github/api/apps-create-from-manifest.json"
+        ))
+        .unwrap();
+        v["pem"].as_str().unwrap().to_owned()
+    }
+
+    fn lookup(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        let env: HashMap<&'static str, String> = pairs.into_iter().collect();
+        move |k: &str| env.get(k).cloned()
+    }
+
+    #[test]
+    fn complete_environment_is_accepted() {
+        // Escaped newlines (one-line secret stores) are accepted too.
+        let pem = test_pem().replace('\n', "\\n");
+        let s = Settings::from_lookup(lookup(vec![
+            ("GITHUB_APP_ID", " 42 ".into()),
+            ("GITHUB_APP_PRIVATE_KEY", pem),
+            ("GITHUB_WEBHOOK_SECRET", "s1,s2\n".into()),
+            ("GITHUB_API_URL", "https://ghe.example.com/api/v3/".into()),
+            ("LISTEN_ADDR", "127.0.0.1:9000".into()),
+            ("GITOPS_GUARD_WORKERS", "8".into()),
+            ("GITOPS_GUARD_QUEUE", "10".into()),
+            ("GITOPS_GUARD_SHUTDOWN_SECONDS", "7".into()),
+        ]))
+        .unwrap();
+        assert_eq!(s.app_id, "42");
+        assert_eq!(s.webhook_secrets.len(), 2);
+        assert_eq!(s.api_url, "https://ghe.example.com/api/v3");
+        assert_eq!(s.listen_addr, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!((s.workers, s.queue_capacity), (8, 10));
+        assert_eq!(s.shutdown_deadline, Duration::from_secs(7));
+        // Defaults.
+        let d = Settings::from_lookup(lookup(vec![
+            ("GITHUB_APP_ID", "42".into()),
+            ("GITHUB_APP_PRIVATE_KEY", test_pem()),
+            ("GITHUB_WEBHOOK_SECRET", "s".into()),
+        ]))
+        .unwrap();
+        assert_eq!(d.api_url, DEFAULT_API_URL);
+        assert_eq!(d.listen_addr, DEFAULT_LISTEN_ADDR.parse().unwrap());
+        assert_eq!(d.shutdown_deadline, Duration::from_secs(25));
+    }
+
+    #[test]
+    fn missing_secret_unreadable_key_and_bad_numbers_fail_fast() {
+        let base = || {
+            vec![
+                ("GITHUB_APP_ID", "42".to_string()),
+                ("GITHUB_APP_PRIVATE_KEY", test_pem()),
+            ]
+        };
+        assert!(matches!(
+            Settings::from_lookup(lookup(base())),
+            Err(SettingsError::Missing("GITHUB_WEBHOOK_SECRET"))
+        ));
+        let mut only_commas = base();
+        only_commas.push(("GITHUB_WEBHOOK_SECRET", " , ,".into()));
+        assert!(matches!(
+            Settings::from_lookup(lookup(only_commas)),
+            Err(SettingsError::Missing("GITHUB_WEBHOOK_SECRET"))
+        ));
+        let path_env = vec![
+            ("GITHUB_APP_ID", "42".to_string()),
+            (
+                "GITHUB_APP_PRIVATE_KEY_PATH",
+                "/nonexistent/gitops-guard/key.pem".to_string(),
+            ),
+            ("GITHUB_WEBHOOK_SECRET", "s".to_string()),
+        ];
+        let err = Settings::from_lookup(lookup(path_env)).unwrap_err();
+        assert!(matches!(
+            err,
+            SettingsError::Invalid {
+                name: "GITHUB_APP_PRIVATE_KEY_PATH",
+                ..
+            }
+        ));
+        assert!(
+            err.to_string()
+                .contains("/nonexistent/gitops-guard/key.pem")
+        );
+        for (name, value) in [
+            ("LISTEN_ADDR", "8080"),
+            ("GITOPS_GUARD_WORKERS", "many"),
+            ("GITOPS_GUARD_SHUTDOWN_SECONDS", "-1"),
+            ("GITHUB_API_URL", "api.github.com"),
+        ] {
+            let mut env = base();
+            env.push(("GITHUB_WEBHOOK_SECRET", "s".into()));
+            env.push((name, value.into()));
+            match Settings::from_lookup(lookup(env)) {
+                Err(SettingsError::Invalid { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}={value}: {other:?}"),
+            }
+        }
     }
 }

@@ -63,6 +63,54 @@ pub enum Command {
         #[arg(value_name = "OWNER/REPO#N")]
         target: String,
     },
+    /// Create the GitHub App on an organisation (GitHub's manifest flow).
+    Register(RegisterArgs),
+    /// Probe the local server's /healthz (exit 0 healthy, 1 not); for
+    /// container HEALTHCHECKs.
+    Healthcheck(HealthcheckArgs),
+}
+
+/// `gitops-guard register` arguments.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Organisation login to register the App on.
+    #[arg(long)]
+    pub org: String,
+    /// App name (unique on GitHub; default from app-manifest/app.json).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Public webhook URL, e.g. https://guard.example.com/webhook (without
+    /// it the webhook is created inactive).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Local port of the registration page (127.0.0.1 only).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// Directory for app-id, private-key.pem and webhook-secret (0600).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// GitHub web root (GitHub Enterprise Server: https://HOST).
+    #[arg(
+        long,
+        env = "GITHUB_URL",
+        default_value = "https://github.com",
+        hide_env_values = true
+    )]
+    pub github_url: String,
+    /// GitHub REST API root (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, env = "GITHUB_API_URL", default_value = crate::settings::DEFAULT_API_URL)]
+    pub api_url: String,
+}
+
+/// `gitops-guard healthcheck` arguments.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Address the server listens on (its port is probed on loopback).
+    #[arg(long, env = "LISTEN_ADDR", default_value = crate::settings::DEFAULT_LISTEN_ADDR)]
+    pub listen_addr: std::net::SocketAddr,
+    /// Path to probe.
+    #[arg(long, default_value = "/healthz")]
+    pub path: String,
 }
 
 /// `gitops-guard check` arguments (DESIGN.md "CLI").
@@ -130,6 +178,40 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+        Command::Register(args) => register(args),
+        Command::Healthcheck(args) => {
+            ExitCode::from(crate::healthcheck::run(args.listen_addr, &args.path))
+        }
+    }
+}
+
+fn register(args: RegisterArgs) -> ExitCode {
+    let opts = crate::register::RegisterOptions {
+        org: args.org,
+        name: args.name,
+        webhook_url: args.webhook_url,
+        port: args.port,
+        out: args.out,
+        github_url: args.github_url,
+        api_url: args.api_url,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gitops-guard register: error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match rt.block_on(crate::register::run(opts)) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gitops-guard register: error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
