@@ -4,3 +4,4 @@
 
 pub mod bench_support;
 pub mod engine;
+pub mod queue;
