@@ -3,5 +3,14 @@
 //! I/O shell around it.
 
 pub mod bench_support;
+pub mod cli;
 pub mod engine;
+pub mod github;
+pub mod gitrepo;
+pub mod metrics;
+pub mod pipeline;
 pub mod queue;
+pub mod report;
+pub mod server;
+pub mod settings;
+pub mod webhook;

@@ -1,6 +1,6 @@
-//! The `gitops-guard` binary: `check` (offline CLI) and `serve` (the App).
+//! The `gitops-guard` binary: `check` (offline CLI), `serve` (the App) and
+//! `check-pr`. All logic lives in the library ([`gitops_guard::cli`]).
 
-fn main() {
-    eprintln!("gitops-guard: commands are being wired up");
-    std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    gitops_guard::cli::main()
 }

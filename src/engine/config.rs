@@ -1,6 +1,7 @@
 //! `.github/gitops-guard.yml`: the schema (DESIGN.md "Configuration"), with
-//! defaults. Parsing with positions, validation and the tighten-only merge
-//! with organisation defaults live in `config/` helpers below this module.
+//! defaults. Parsing with positions ([`read_config`], [`parse_config`]),
+//! validation, glob compilation ([`globs`]) and the tighten-only merge with
+//! organisation defaults ([`merge_org`]) live in `config/` below this module.
 //!
 //! The config is trusted only from the base branch; a PR that edits it is
 //! evaluated with the base version and reported as `policy-change`.
@@ -166,6 +167,19 @@ pub struct Exception {
     pub reason: String,
     /// Last day (inclusive, `YYYY-MM-DD`) the exception applies.
     pub expires: Option<String>,
+    /// Where the exception was written (set by [`read_config`]; `None` when
+    /// built in code). Expired exceptions are reported at this line.
+    #[serde(skip)]
+    pub source: Option<ConfigSite>,
+}
+
+/// A position in a config file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigSite {
+    /// The config file (`.github/gitops-guard.yml`, or the org file).
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
 }
 
 /// `admission.exceptions[].match`: every given field must match (globs).
@@ -302,3 +316,13 @@ impl Default for AlertConfig {
         }
     }
 }
+
+pub mod globs;
+mod merge;
+mod parse;
+mod tree;
+mod validate;
+
+pub use merge::{effective_config, merge_org};
+pub use parse::{ConfigError, MAX_CONFIG_BYTES, ParsedConfig, parse_config, read_config};
+pub use validate::parse_date as parse_expires;

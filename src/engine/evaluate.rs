@@ -1,11 +1,29 @@
-//! The orchestrator: selects manifest files, loads objects, runs every rule
-//! module, applies levels and exceptions, and returns an [`Evaluation`].
-//! Both shells (CLI and App) call [`evaluate_tree`] or [`evaluate_change`].
+//! The orchestrator: selects manifest files, builds the trusted context
+//! (AppProjects and CRDs from the base commit, kustomizations from the tree
+//! being evaluated), runs every rule module on every object, maps Pod
+//! Security levels to severities, applies exceptions, and returns an
+//! [`Evaluation`]. Both shells (CLI and App) call [`evaluate_tree`] or
+//! [`evaluate_change`]; nothing here does I/O.
 
-use super::finding::{Finding, sort_findings};
-use super::input::{ChangeInput, PolicyInputs, TreeInput};
-use super::object::load_objects;
+use std::collections::BTreeSet;
+
+use super::admission::{images, pss};
+use super::catalog;
+use super::change;
+use super::config::globs::ManifestFilter;
+use super::config::{Config, PssLevel};
+use super::exceptions;
+use super::finding::{Finding, Severity, sort_findings};
+use super::gitops::{self, GitopsContext, NamespaceGlobs};
+use super::input::{ChangeInput, ChangeStatus, PolicyInputs, SourceFile, TreeInput};
+use super::kinds::KindTable;
+use super::kustomize::{Kustomizations, is_kustomization_file};
+use super::object::{Object, load_objects};
+use super::templates::{ChartIndex, check_file as check_template};
+use super::tenants::{ConfigProblem, TenantContext, load_projects};
+use super::violation::Violation;
 use super::yaml::Limits;
+use super::{rbac, secrets};
 
 /// Counters for reports and benchmarks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,34 +48,253 @@ pub struct Evaluation {
     pub notes: Vec<String>,
 }
 
-/// Evaluates every manifest in a tree.
-pub fn evaluate_tree(_policy: &PolicyInputs, tree: &TreeInput) -> Evaluation {
-    // Integration point: rule modules are wired in as they land.
-    let limits = Limits::default();
-    let mut ev = Evaluation::default();
-    for f in &tree.files {
-        let fo = load_objects(&f.path, &f.text, &limits);
+impl Evaluation {
+    /// True when any finding is an error (exit 1 / conclusion failure).
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Everything built once per evaluation and shared by every object.
+struct Context<'a> {
+    config: &'a Config,
+    tenants: TenantContext,
+    production: NamespaceGlobs,
+    charts: ChartIndex,
+}
+
+fn problem_finding(p: ConfigProblem, config_source: &str) -> Finding {
+    let file = p.file.unwrap_or_else(|| config_source.to_owned());
+    Finding::at("config", p.severity, &file, p.line, p.message)
+}
+
+/// Builds the shared context. `tree` holds the files being evaluated (for
+/// kustomizations and chart detection), `policy.support` the trusted base
+/// files (AppProjects, CRDs).
+fn build_context<'a>(policy: &'a PolicyInputs, tree: &[&SourceFile], limits: &Limits, out: &mut Vec<Finding>) -> Context<'a> {
+    let config = &policy.config;
+    let (projects, problems) = load_projects(&config.tenants, &policy.support, limits);
+    out.extend(problems.into_iter().map(|p| problem_finding(p, &policy.config_source)));
+
+    // Custom kinds: CRDs from the trusted base files and from the tree (a PR
+    // may add a CRD together with its first objects; the CRD itself is then
+    // judged as a cluster-scoped object).
+    let mut kinds = KindTable::new();
+    for f in policy.support.iter().chain(tree.iter().copied()) {
+        if !f.text.contains("CustomResourceDefinition") {
+            continue;
+        }
+        for obj in load_objects(&f.path, &f.text, limits).objects {
+            if obj.kind == "CustomResourceDefinition" {
+                // A malformed CRD is reported when the file itself is evaluated.
+                let _ = kinds.register_crd(&obj);
+            }
+        }
+    }
+    let (kustomizations, kerrors) = Kustomizations::from_files(
+        tree.iter().filter(|f| is_kustomization_file(&f.path)).map(|f| (f.path.as_str(), f.text.as_str())),
+        limits,
+    );
+    out.extend(kerrors.into_iter().map(|e| Finding::at("invalid-manifest", Severity::Error, &e.file, e.line, e.message)));
+    let (tenants, problems) = TenantContext::new(&config.tenants, projects, kinds, kustomizations, policy.repo.as_ref());
+    out.extend(problems.into_iter().map(|p| problem_finding(p, &policy.config_source)));
+
+    let production = match NamespaceGlobs::new(&config.gitops.production) {
+        Ok(g) => g,
+        Err(e) => {
+            out.push(Finding::at("config", Severity::Error, &policy.config_source, 1, format!("gitops.production: {e}")));
+            NamespaceGlobs::new(&[]).unwrap_or_else(|_| unreachable!("an empty glob list always compiles"))
+        }
+    };
+    let charts = ChartIndex::new(tree.iter().map(|f| f.path.as_str()));
+    Context { config, tenants, production, charts }
+}
+
+/// Severity of a Pod Security finding whose lowest forbidding level is `level`.
+fn pss_severity(config: &Config, level: PssLevel) -> Option<Severity> {
+    let enforced = config.admission.level;
+    if enforced != PssLevel::None && level <= enforced {
+        Some(Severity::Error)
+    } else if config.admission.warn != PssLevel::None && level <= config.admission.warn {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
+fn finding_for(obj: &Object, namespace: Option<&str>, v: Violation, severity: Severity) -> (Finding, Option<String>) {
+    (
+        Finding {
+            rule: v.rule,
+            severity,
+            file: obj.file.clone(),
+            line: v.line.max(1),
+            kind: Some(obj.kind.clone()),
+            name: (!obj.name.is_empty()).then(|| obj.name.clone()),
+            namespace: namespace.map(str::to_owned),
+            message: v.message,
+        },
+        v.container,
+    )
+}
+
+/// Runs every per-object rule.
+fn check_object(ctx: &Context<'_>, obj: &Object, out: &mut Vec<(Finding, Option<String>)>) {
+    let cfg = ctx.config;
+    let namespace = ctx.tenants.effective_namespace(obj);
+    let ns = namespace.as_deref();
+    let push = |out: &mut Vec<_>, vs: Vec<Violation>, sev: Severity| {
+        out.extend(vs.into_iter().map(|v| finding_for(obj, ns, v, sev)));
+    };
+
+    push(out, ctx.tenants.check(obj), Severity::Error);
+
+    for f in pss::evaluate(obj) {
+        let sev = if f.violation.rule.as_str() == pss::INVALID_MANIFEST {
+            Some(Severity::Error)
+        } else {
+            pss_severity(cfg, f.level)
+        };
+        if let Some(sev) = sev {
+            out.push(finding_for(obj, ns, f.violation, sev));
+        }
+    }
+    if cfg.admission.level != PssLevel::None || cfg.admission.warn != PssLevel::None || !cfg.admission.images.registries.is_empty() {
+        let mut imgs = images::check(obj, &cfg.admission.images);
+        if !cfg.admission.images.forbid_latest {
+            imgs.retain(|v| v.rule.as_str() != images::IMAGE_TAG);
+        }
+        push(out, imgs, Severity::Error);
+    }
+
+    let binding = ctx.tenants.binding_for(&obj.file).map(|(_, b)| b);
+    let platform = binding.is_none_or(|b| b.platform) && !ctx.tenants.enabled() || binding.is_some_and(|b| b.platform);
+    let tenant_ok = |candidate: &str| -> bool {
+        if platform {
+            return true;
+        }
+        // A namespace is the tenant's when the object could be placed there
+        // without a tenant-namespace finding: reuse the tenant rules.
+        ctx.tenants.namespace_permitted(&obj.file, candidate)
+    };
+    let gctx = GitopsContext {
+        platform,
+        namespace: ns.unwrap_or(""),
+        production: &ctx.production,
+        tenant_namespace: &tenant_ok,
+    };
+    push(out, gitops::check(obj, &gctx), Severity::Error);
+    push(out, rbac::check(obj), Severity::Error);
+    push(out, secrets::check(obj), Severity::Error);
+}
+
+/// Evaluates `files` (already selected) and appends to `ev`/`pending`.
+fn evaluate_files(ctx: &Context<'_>, files: &[&SourceFile], limits: &Limits, ev: &mut Evaluation, pending: &mut Vec<(Finding, Option<String>)>) {
+    for f in files {
         ev.stats.files += 1;
         ev.stats.bytes += f.text.len();
+        for v in ctx.tenants.check_file(&f.path) {
+            pending.push((Finding::at(v.rule, Severity::Error, &f.path, v.line, v.message), None));
+        }
+        let t = check_template(&f.path, &f.text, &ctx.charts);
+        for v in t.violations {
+            pending.push((Finding::at(v.rule, Severity::Error, &f.path, v.line, v.message), v.container));
+        }
+        if t.skip_objects || is_kustomization_file(&f.path) {
+            continue;
+        }
+        let fo = load_objects(&f.path, &f.text, limits);
         ev.stats.objects += fo.objects.len();
-        ev.findings.extend(fo.findings);
+        pending.extend(fo.findings.into_iter().map(|f| (f, None)));
+        for obj in &fo.objects {
+            check_object(ctx, obj, pending);
+        }
     }
+}
+
+/// Applies exceptions, sorts, and fills notes.
+fn finish(policy: &PolicyInputs, mut ev: Evaluation, pending: Vec<(Finding, Option<String>)>, keep_unused: bool) -> Evaluation {
+    let outcome = exceptions::apply(&policy.config.admission.exceptions, pending, policy.today);
+    ev.findings.extend(outcome.kept);
+    ev.notes.extend(outcome.applied.iter().map(|a| a.note()));
+    ev.findings.extend(outcome.expired);
+    if keep_unused {
+        ev.findings.extend(outcome.unused);
+    }
+    // Unknown rule ids cannot appear here (every module uses catalogued ids);
+    // keep that true in debug builds.
+    debug_assert!(ev.findings.iter().all(|f| catalog::is_known(f.rule.as_str())), "uncatalogued rule id");
     sort_findings(&mut ev.findings);
+    ev.findings.dedup();
     ev
 }
 
-/// Evaluates a change (a PR, or `check --base REV`).
+/// Selects the manifest files of `files` per `manifests.paths`/`ignore`.
+/// Kustomization files are always kept (they decide namespaces).
+fn select<'f>(policy: &PolicyInputs, files: impl Iterator<Item = &'f SourceFile>, out: &mut Vec<Finding>) -> Vec<&'f SourceFile> {
+    match ManifestFilter::new(&policy.config.manifests) {
+        Ok(filter) => files.filter(|f| filter.selects(&f.path) || is_kustomization_file(&f.path)).collect(),
+        Err(e) => {
+            out.push(Finding::at("config", Severity::Error, &policy.config_source, 1, format!("manifests: {e}")));
+            Vec::new()
+        }
+    }
+}
+
+/// Evaluates every manifest in a tree.
+pub fn evaluate_tree(policy: &PolicyInputs, tree: &TreeInput) -> Evaluation {
+    let limits = Limits::default();
+    let mut ev = Evaluation::default();
+    let mut pending = Vec::new();
+    let mut early = Vec::new();
+    let files = select(policy, tree.files.iter(), &mut early);
+    let ctx = build_context(policy, &files, &limits, &mut early);
+    pending.extend(early.into_iter().map(|f| (f, None)));
+    evaluate_files(&ctx, &files, &limits, &mut ev, &mut pending);
+    finish(policy, ev, pending, true)
+}
+
+/// Evaluates a change (a PR, or `check --base REV`): every object in added,
+/// modified and renamed files, every file re-targeted by a changed
+/// kustomization (when its content is in `head_context`), plus
+/// `policy-change` and `critical-deletion`.
 pub fn evaluate_change(policy: &PolicyInputs, change: &ChangeInput) -> Evaluation {
-    let tree = TreeInput {
-        files: change
-            .changed
-            .iter()
-            .filter_map(|c| {
-                c.head
-                    .as_ref()
-                    .map(|t| super::input::SourceFile::new(&c.path, t))
-            })
-            .collect(),
-    };
-    evaluate_tree(policy, &tree)
+    let limits = Limits::default();
+    let mut ev = Evaluation::default();
+    let mut early = Vec::new();
+
+    let heads: Vec<SourceFile> = change
+        .changed
+        .iter()
+        .filter(|c| c.status != ChangeStatus::Removed)
+        .filter_map(|c| c.head.as_ref().map(|t| SourceFile::new(&c.path, t.as_str())))
+        .collect();
+    let changed_paths: BTreeSet<&str> = heads.iter().map(|f| f.path.as_str()).collect();
+    // Directories whose kustomization changed: every manifest under them may
+    // now land in another namespace, so they are evaluated too.
+    let retargeted: Vec<String> = change
+        .changed
+        .iter()
+        .filter(|c| is_kustomization_file(&c.path))
+        .map(|c| c.path.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default())
+        .collect();
+    let context_files: Vec<&SourceFile> = change.head_context.iter().filter(|f| !changed_paths.contains(f.path.as_str())).collect();
+    let all: Vec<&SourceFile> = heads.iter().chain(context_files.iter().copied()).collect();
+    let selected = select(policy, all.iter().copied(), &mut early);
+    let ctx = build_context(policy, &selected, &limits, &mut early);
+
+    let to_evaluate: Vec<&SourceFile> = selected
+        .iter()
+        .copied()
+        .filter(|f| changed_paths.contains(f.path.as_str()) || retargeted.iter().any(|d| f.path.starts_with(d.as_str())))
+        .collect();
+    let mut pending: Vec<(Finding, Option<String>)> = early.into_iter().map(|f| (f, None)).collect();
+    evaluate_files(&ctx, &to_evaluate, &limits, &mut ev, &mut pending);
+    for f in change::change_findings(change, &policy.config) {
+        if f.rule.as_str() == "policy-change" {
+            ev.notes.push(format!("{}: {}", f.file, f.message));
+        }
+        pending.push((f, None));
+    }
+    finish(policy, ev, pending, false)
 }

@@ -10,8 +10,26 @@
 //! it. It is built on saphyr-parser events (positions on every node) rather
 //! than a tree loader, because tree loaders expand aliases without limit.
 //!
-//! Where tools disagree, we refuse instead of guessing: duplicate keys, and a
-//! merge key that would override a key set explicitly before it, are errors.
+//! Where tools disagree, we refuse instead of guessing: duplicate keys
+//! (including keys that only collide once stringified for JSON, like `true`
+//! and `"true"`), a merge key that would override a key set explicitly
+//! before it, non-core tags, and the few flow-context plain scalars that
+//! YAML 1.1 and 1.2 split differently (`[x:]`, `[?x]`) are errors. An
+//! explicit key *after* `<<` overrides the merged value, as in the
+//! cluster's non-strict decoder (strict go-yaml would call it a duplicate).
+//!
+//! saphyr-parser is a YAML 1.2 parser; where it differs from libyaml (the
+//! parser inside go-yaml) the loader closes the gap (see `loader.rs`): it
+//! refuses what libyaml refuses (control characters, `\/` escapes, anchor
+//! names outside `[A-Za-z0-9_-]`, a bare document after `...`, a leading
+//! `...`), keeps a byte order mark inside the stream as content, and
+//! re-parses after a minimal repair where saphyr alone refuses what libyaml
+//! reads (`key:\tvalue`, `"\'"`, `[-]`, `*a: v`). go-yaml's own alias-bomb
+//! guard ("excessive aliasing") is replayed exactly, and our node budget
+//! ([`Limits::max_nodes`]) bounds memory beyond it.
+//!
+//! `tests/yaml_differential.rs` checks all of this against go-yaml v2 itself
+//! and lists, with reasons, every input where we deliberately differ.
 
 mod loader;
 mod node;

@@ -1,0 +1,172 @@
+//! The `gitops-guard` command line: `check` (offline evaluation of a tree or
+//! of a change from a Git revision), and the `serve` / `check-pr` entry
+//! points of the App. Everything here is shell: it gathers files, calls the
+//! pure engine, and renders with [`crate::report`].
+//!
+//! Exit codes (DESIGN.md "CLI"): 0 no error findings, 1 error findings,
+//! 2 usage, config or I/O error.
+
+pub mod change;
+pub mod check;
+pub mod config_load;
+pub mod select;
+pub mod walk;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::ids::RepoName;
+
+/// Exit status for usage, config and I/O errors.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Top-level arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gitops-guard",
+    version,
+    about = "Guards GitOps deployment repositories"
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate the manifests under PATH (or the change from --base REV).
+    Check(CheckArgs),
+    /// Run the GitHub App (webhook server).
+    Serve,
+    /// Evaluate one pull request through the GitHub API.
+    #[command(name = "check-pr")]
+    CheckPr {
+        /// The pull request, `OWNER/REPO#N`.
+        #[arg(value_name = "OWNER/REPO#N")]
+        target: String,
+    },
+}
+
+/// `gitops-guard check` arguments (DESIGN.md "CLI").
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Config file to use instead of `.github/gitops-guard.yml` under PATH.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Repository for AppProject `sourceRepos` matching (default: from the
+    /// Git remote `origin`).
+    #[arg(long, value_name = "OWNER/NAME", value_parser = parse_repo)]
+    pub repo: Option<RepoName>,
+    /// Evaluate the change from REV to the work tree, as a pull request
+    /// would be (policy read at REV).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Directories (walked) or files to evaluate.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable, grouped by file.
+    Text,
+    /// The JSON contract of DESIGN.md.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+}
+
+fn parse_repo(s: &str) -> Result<RepoName, String> {
+    RepoName::parse(s).ok_or_else(|| format!("expected OWNER/NAME, got {s:?}"))
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors
+            // to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+        }
+    };
+    match cli.command {
+        Command::Check(args) => match check::run(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("gitops-guard: error: {e:#}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+        // Integration points: the lead connects these to
+        // `gitops_guard::server::serve` and the PR pipeline.
+        Command::Serve => not_wired("serve"),
+        Command::CheckPr { target } => {
+            if parse_pr(&target).is_none() {
+                eprintln!("gitops-guard: error: expected OWNER/REPO#N, got {target:?}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            not_wired("check-pr")
+        }
+    }
+}
+
+fn not_wired(cmd: &str) -> ExitCode {
+    eprintln!("gitops-guard {cmd}: not yet wired");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Parses `OWNER/REPO#N`.
+pub fn parse_pr(s: &str) -> Option<(RepoName, u64)> {
+    let (repo, n) = s.rsplit_once('#')?;
+    let n: u64 = n.parse().ok().filter(|&n| n > 0)?;
+    Some((RepoName::parse(repo)?, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pr_targets() {
+        let (r, n) = parse_pr("acme/deploy#12").unwrap();
+        assert_eq!((r.as_str(), n), ("acme/deploy", 12));
+        assert!(parse_pr("acme/deploy").is_none());
+        assert!(parse_pr("acme/deploy#0").is_none());
+        assert!(parse_pr("acme#3").is_none());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let c = Cli::try_parse_from([
+            "gitops-guard",
+            "check",
+            "--format",
+            "sarif",
+            "--repo",
+            "a/b",
+            ".",
+        ])
+        .unwrap();
+        match c.command {
+            Command::Check(a) => {
+                assert_eq!(a.format, Format::Sarif);
+                assert_eq!(a.repo.unwrap().as_str(), "a/b");
+            }
+            _ => panic!("not check"),
+        }
+        assert!(Cli::try_parse_from(["gitops-guard", "check"]).is_err());
+        assert!(Cli::try_parse_from(["gitops-guard", "check", "--repo", "nope", "."]).is_err());
+    }
+}

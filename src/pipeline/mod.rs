@@ -1,0 +1,119 @@
+//! The I/O shell around the engine: gather data from GitHub → evaluate
+//! (pure) → render → write back. [`Dispatcher`] is the worker's
+//! [`Handler`]: it decodes a journaled delivery and routes it to a pipeline.
+//! Shared caches (trees and blobs by SHA, org defaults with a TTL) live in
+//! [`PipelineContext`].
+
+pub mod pull_request;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::github::{Installations, Tree};
+use crate::webhook::Handler;
+use crate::webhook::event::{Event, decode};
+use crate::webhook::journal::Delivery;
+
+/// Caches shared by all deliveries. Keys include the repository so one
+/// installation never reads another's objects from the cache.
+pub struct PipelineContext {
+    /// Recursive trees by (repo, commit SHA): immutable, cached freely.
+    pub trees: moka::future::Cache<(String, String), Arc<Tree>>,
+    /// Blob bytes by (repo, blob SHA): immutable.
+    pub blobs: moka::future::Cache<(String, String), Arc<Vec<u8>>>,
+    /// Organisation default config text by owner (`None`: none exists);
+    /// mutable upstream, so held for a short TTL.
+    pub org_configs: moka::future::Cache<String, Option<Arc<String>>>,
+    /// Serialises work on one PR, so `pull_request.synchronize` and
+    /// `check_suite.requested` for the same push do not race to create two
+    /// check runs.
+    pub pr_locks: moka::future::Cache<String, Arc<tokio::sync::Mutex<()>>>,
+}
+
+impl Default for PipelineContext {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(300))
+    }
+}
+
+impl PipelineContext {
+    /// Caches with `org_config_ttl` for organisation defaults.
+    pub fn new(org_config_ttl: Duration) -> Self {
+        Self {
+            trees: moka::future::Cache::builder()
+                .weigher(|_k, v: &Arc<Tree>| (v.tree.len() * 128).min(u32::MAX as usize) as u32)
+                .max_capacity(128 * 1024 * 1024)
+                .build(),
+            blobs: moka::future::Cache::builder()
+                .weigher(|_k, v: &Arc<Vec<u8>>| (v.len() + 64).min(u32::MAX as usize) as u32)
+                .max_capacity(256 * 1024 * 1024)
+                .build(),
+            org_configs: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(org_config_ttl)
+                .build(),
+            pr_locks: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
+        }
+    }
+}
+
+/// Routes decoded deliveries to the pipelines.
+pub struct Dispatcher {
+    installations: Arc<dyn Installations>,
+    ctx: Arc<PipelineContext>,
+}
+
+impl Dispatcher {
+    /// A dispatcher acting through `installations`.
+    pub fn new(installations: Arc<dyn Installations>, ctx: Arc<PipelineContext>) -> Self {
+        Self { installations, ctx }
+    }
+}
+
+#[async_trait]
+impl Handler for Dispatcher {
+    async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        let event = decode(&delivery.event, &delivery.payload)?;
+        let span = tracing::Span::current();
+        if let Some(repo) = event.repository() {
+            span.record("repo", repo);
+        }
+        let Some(installation) = event.installation_id() else {
+            tracing::info!("delivery carries no installation; ignored");
+            return Ok(());
+        };
+        match &event {
+            Event::PullRequest(_) | Event::CheckSuite(_) | Event::CheckRun(_) => {
+                let targets = pull_request::targets(&event);
+                if targets.is_empty() {
+                    tracing::debug!("no pull request to evaluate");
+                }
+                let gh = self.installations.installation(installation);
+                let mut first_err = None;
+                for t in targets {
+                    span.record("pr", t.number);
+                    if let Err(e) = pull_request::run(gh.as_ref(), &self.ctx, &t).await {
+                        tracing::error!(
+                            pr = t.number,
+                            error = format!("{e:#}"),
+                            "pull request pipeline failed"
+                        );
+                        first_err.get_or_insert(e);
+                    }
+                }
+                first_err.map_or(Ok(()), Err)
+            }
+            // Reviews, pushes and protection changes get their pipelines in
+            // issues 4 and 5; acknowledged and recorded until then.
+            _ => {
+                tracing::debug!(event = %delivery.event, "no pipeline for this event yet");
+                Ok(())
+            }
+        }
+    }
+}

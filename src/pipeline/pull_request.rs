@@ -1,0 +1,781 @@
+//! `gitops-guard/manifests` for a pull request.
+//!
+//! Triggers: `pull_request` opened / synchronize / reopened /
+//! ready_for_review, `edited` only when the base branch changed;
+//! `check_suite` requested / rerequested; `check_run` rerequested for our
+//! run. Steps:
+//!
+//! 1. Under a per-PR lock, read the PR (fresh head/base SHAs) and find our
+//!    run on the head SHA. A completed run whose `external_id` says it
+//!    evaluated this exact base+head is left alone unless re-requested (the
+//!    same push also triggers `check_suite.requested`).
+//! 2. Mark the run `in_progress` (create it, or reuse the existing one).
+//! 3. Gather with few calls: one recursive tree of the **base** commit
+//!    (config, AppProjects, policies and base versions, as blobs by SHA),
+//!    the changed-file list (paginated, fail closed past 3,000), the head
+//!    tree for kustomizations, blobs by SHA; trees and blobs are cached by
+//!    SHA. Trust comes only from the base: a PR that edits the config is
+//!    evaluated with the base version, and the summary says so.
+//! 4. Evaluate (pure engine, on a blocking thread), render, and complete
+//!    the run: annotations in batches of 50; only annotations the run does
+//!    not already hold are sent, so a redelivery does not duplicate them.
+//!
+//! Repositories without config (neither `.github/gitops-guard.yml` on the
+//! base nor `gitops-guard.yml` in the owner's `.github` repository) are not
+//! deployment repositories: the run concludes `neutral` with a title that
+//! says so. Any error — GitHub, config, limits — concludes `failure` with
+//! the reason; nothing concludes `success` without a complete evaluation.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use globset::{GlobSet, GlobSetBuilder};
+
+use super::PipelineContext;
+use crate::engine::config::Config;
+use crate::engine::evaluate::{Evaluation, evaluate_change};
+use crate::engine::finding::{Finding, Severity, sort_findings};
+use crate::engine::ids::RepoName;
+use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
+use crate::github::{
+    CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, NewCheckRun, PrFile,
+    PullRequestInfo, Tree,
+};
+use crate::report::checkrun::{self, Annotation, CheckRunOutput, MANIFESTS_CHECK, RenderContext};
+use crate::webhook::event::Event;
+
+/// Repository config path (read at the base commit).
+pub const CONFIG_PATH: &str = ".github/gitops-guard.yml";
+/// Organisation default config: this path in the owner's `.github` repository.
+pub const ORG_CONFIG_REPO: &str = ".github";
+/// Path of the organisation default config.
+pub const ORG_CONFIG_PATH: &str = "gitops-guard.yml";
+/// Largest file we fetch and evaluate; larger changed manifests are
+/// reported as `invalid-manifest` (never silently skipped).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Most support files (AppProjects, policies) read from the base.
+const MAX_SUPPORT_FILES: usize = 5_000;
+/// Version tag of our `external_id`, bumped when evaluation semantics change.
+const EXTERNAL_ID_VERSION: &str = concat!("gg", env!("CARGO_PKG_VERSION"));
+
+/// A PR to evaluate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrTarget {
+    /// Repository.
+    pub repo: RepoName,
+    /// PR number.
+    pub number: u64,
+    /// Re-evaluate even if the run already holds this exact evaluation
+    /// (the user pressed "Re-run").
+    pub force: bool,
+}
+
+/// The PRs a delivery asks us to evaluate (pure).
+pub fn targets(event: &Event) -> Vec<PrTarget> {
+    let mk = |full: &str, number: u64, force: bool| {
+        RepoName::parse(full).map(|repo| PrTarget {
+            repo,
+            number,
+            force,
+        })
+    };
+    match event {
+        Event::PullRequest(e) => {
+            let wanted = match e.action.as_str() {
+                "opened" | "synchronize" | "reopened" | "ready_for_review" => true,
+                "edited" => e.changes.as_ref().is_some_and(|c| c.base.is_some()),
+                _ => false,
+            };
+            if wanted && e.pull_request.state != "closed" {
+                mk(&e.repository.full_name, e.number, false)
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        }
+        Event::CheckSuite(e) if matches!(e.action.as_str(), "requested" | "rerequested") => {
+            let force = e.action == "rerequested";
+            e.check_suite
+                .pull_requests
+                .iter()
+                .filter_map(|p| mk(&e.repository.full_name, p.number, force))
+                .collect()
+        }
+        Event::CheckRun(e) if e.action == "rerequested" && e.check_run.name == MANIFESTS_CHECK => e
+            .check_run
+            .pull_requests
+            .iter()
+            .filter_map(|p| mk(&e.repository.full_name, p.number, true))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// **LEAD: switch this to `crate::engine::config::parse_config` when it
+/// lands** (positions, validation, tighten-only merge). Until then: plain
+/// serde via serde-saphyr (unknown keys are rejected by the schema's
+/// `deny_unknown_fields`).
+pub fn load_config(text: &str) -> Result<Config, String> {
+    if text.trim().is_empty() {
+        return Ok(Config::default());
+    }
+    serde_saphyr::from_str::<Config>(text).map_err(|e| e.to_string())
+}
+
+/// Runs the pipeline for one PR and writes the check run.
+pub async fn run(gh: &dyn GitHub, ctx: &PipelineContext, target: &PrTarget) -> anyhow::Result<()> {
+    let lock = ctx
+        .pr_locks
+        .get_with(format!("{}#{}", target.repo, target.number), async {
+            Arc::new(tokio::sync::Mutex::new(()))
+        })
+        .await;
+    let _guard = lock.lock().await;
+
+    let pr = gh
+        .get_pull(&target.repo, target.number)
+        .await
+        .context("reading the pull request")?;
+    if pr.state == "closed" {
+        tracing::info!(pr = pr.number, "pull request is closed; not evaluated");
+        return Ok(());
+    }
+    let head = pr.head.sha.clone();
+    let done_id = external_id(&pr);
+    let existing = gh
+        .find_check_run(&target.repo, &head, MANIFESTS_CHECK)
+        .await
+        .context("looking up the existing check run")?;
+    if let Some(run) = &existing
+        && !target.force
+        && run.status == "completed"
+        && run.external_id.as_deref() == Some(done_id.as_str())
+    {
+        tracing::info!(run = run.id, "check run already holds this evaluation");
+        return Ok(());
+    }
+    let run = start_run(gh, &target.repo, &head, existing).await?;
+
+    let started = Instant::now();
+    let (output, id) = match plan(gh, ctx, &target.repo, &pr).await {
+        Ok(out) => (out, Some(done_id)),
+        Err(e) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "evaluation failed; concluding failure"
+            );
+            (failure_output(&e), None)
+        }
+    };
+    tracing::info!(
+        run = run.id,
+        conclusion = output.conclusion.as_str(),
+        annotations = output.annotations.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "completing check run"
+    );
+    publish(gh, &target.repo, &run, &output, id).await
+}
+
+/// `external_id` recording what a completed run evaluated.
+fn external_id(pr: &PullRequestInfo) -> String {
+    format!("{EXTERNAL_ID_VERSION}:{}:{}", pr.base.sha, pr.head.sha)
+}
+
+fn failure_output(e: &anyhow::Error) -> CheckRunOutput {
+    let headline = match e.downcast_ref::<GitHubError>() {
+        Some(GitHubError::Limit(_)) => "Cannot evaluate: the pull request exceeds a GitHub limit",
+        Some(GitHubError::RateLimited { .. }) => "Cannot evaluate: GitHub rate limit exceeded",
+        Some(_) => "Cannot evaluate: GitHub API error",
+        None => "Cannot evaluate this pull request",
+    };
+    checkrun::could_not_evaluate(headline, &format!("{e:#}"))
+}
+
+async fn start_run(
+    gh: &dyn GitHub,
+    repo: &RepoName,
+    head: &str,
+    existing: Option<CheckRunInfo>,
+) -> anyhow::Result<CheckRunInfo> {
+    let output = CheckRunOutputBody {
+        title: "Evaluating manifests…".into(),
+        summary: "gitops-guard is evaluating this pull request's manifests.".into(),
+        ..Default::default()
+    };
+    match existing {
+        Some(run) => {
+            let update = CheckRunUpdate {
+                status: Some("in_progress".into()),
+                external_id: Some(String::new()),
+                output: Some(output),
+                ..Default::default()
+            };
+            let mut updated = gh
+                .update_check_run(repo, run.id, &update)
+                .await
+                .context("marking the check run in progress")?;
+            // Keep the annotation count we saw: the PATCH response may omit it.
+            if updated.output.is_none() {
+                updated.output = run.output;
+            }
+            Ok(updated)
+        }
+        None => gh
+            .create_check_run(
+                repo,
+                &NewCheckRun {
+                    name: MANIFESTS_CHECK.into(),
+                    head_sha: head.into(),
+                    status: "in_progress".into(),
+                    external_id: Some(String::new()),
+                    started_at: Some(Utc::now().to_rfc3339()),
+                    output: Some(output),
+                },
+            )
+            .await
+            .context("creating the check run"),
+    }
+}
+
+/// Writes `output` to `run`: annotation batches of 50 while the run is in
+/// progress, then the conclusion with the last batch. Annotations the run
+/// already holds (from an earlier attempt on this SHA) are not re-sent.
+pub async fn publish(
+    gh: &dyn GitHub,
+    repo: &RepoName,
+    run: &CheckRunInfo,
+    output: &CheckRunOutput,
+    external_id: Option<String>,
+) -> anyhow::Result<()> {
+    let already = run.output.as_ref().map_or(0, |o| o.annotations_count);
+    let mut to_send: Vec<Annotation> = output.annotations.clone();
+    if already > 0 {
+        let existing = gh
+            .list_annotations(repo, run.id)
+            .await
+            .context("listing existing annotations")?;
+        let mut have: HashMap<Annotation, usize> = HashMap::new();
+        for a in existing {
+            *have.entry(normalize(a)).or_default() += 1;
+        }
+        to_send.retain(|a| match have.get_mut(&normalize(a.clone())) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        });
+    }
+    let batches: Vec<&[Annotation]> = checkrun::batches(&to_send).collect();
+    let body = |annotations: &[Annotation]| CheckRunOutputBody {
+        title: output.title.clone(),
+        summary: output.summary.clone(),
+        text: output.text.clone(),
+        annotations: annotations.to_vec(),
+    };
+    let (last, rest) = match batches.split_last() {
+        Some((last, rest)) => (*last, rest),
+        None => (&[][..], &[][..]),
+    };
+    for batch in rest {
+        gh.update_check_run(
+            repo,
+            run.id,
+            &CheckRunUpdate {
+                output: Some(body(batch)),
+                ..Default::default()
+            },
+        )
+        .await
+        .context("sending annotations")?;
+    }
+    gh.update_check_run(
+        repo,
+        run.id,
+        &CheckRunUpdate {
+            status: Some("completed".into()),
+            conclusion: Some(output.conclusion.as_str().into()),
+            completed_at: Some(Utc::now().to_rfc3339()),
+            external_id,
+            output: Some(body(last)),
+        },
+    )
+    .await
+    .context("completing the check run")?;
+    Ok(())
+}
+
+/// Annotations as GitHub echoes them (title may come back empty).
+fn normalize(mut a: Annotation) -> Annotation {
+    if a.title.as_deref() == Some("") {
+        a.title = None;
+    }
+    a
+}
+
+/// Gathers, evaluates and renders without writing anything: what the run
+/// would say. `gitops-guard check-pr` prints this.
+pub async fn plan(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    pr: &PullRequestInfo,
+) -> anyhow::Result<CheckRunOutput> {
+    let base_tree = tree(gh, ctx, repo, &pr.base.sha)
+        .await
+        .context("reading the base commit's tree")?;
+    if base_tree.truncated {
+        anyhow::bail!(GitHubError::Limit(format!(
+            "the base commit's tree is too large for GitHub to list ({} entries returned, \
+             truncated); gitops-guard cannot find the policy files reliably",
+            base_tree.tree.len()
+        )));
+    }
+    // Trusted config: base commit, else organisation default, else not a
+    // deployment repository.
+    let (config_text, config_source) = match base_tree.blob(CONFIG_PATH) {
+        Some(entry) => (
+            blob_text(gh, ctx, repo, &entry.sha, CONFIG_PATH).await?,
+            CONFIG_PATH.to_owned(),
+        ),
+        None => match org_config(gh, ctx, repo.owner()).await? {
+            // LEAD: merge with the repo config (tighten-only) once parse_config lands.
+            Some(text) => (
+                (*text).clone(),
+                format!("{}/{ORG_CONFIG_REPO}/{ORG_CONFIG_PATH}", repo.owner()),
+            ),
+            None => return Ok(checkrun::not_a_deployment_repo(CONFIG_PATH)),
+        },
+    };
+    let config = match load_config(&config_text) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(checkrun::could_not_evaluate(
+                "Configuration error: fix the gitops-guard config",
+                &format!(
+                    "{config_source} (at base commit {}): {e}",
+                    short(&pr.base.sha)
+                ),
+            ));
+        }
+    };
+    let manifests = globs(&config.manifests.paths).context("manifests.paths")?;
+    let ignore = globs(&config.manifests.ignore).context("manifests.ignore")?;
+    let is_manifest = |p: &str| manifests.is_match(p) && !ignore.is_match(p);
+    let mut policy_globs = config.tenants.projects.clone();
+    policy_globs.extend(config.admission.policies.iter().cloned());
+    let policy_set = globs(&policy_globs).context("tenants.projects / admission.policies")?;
+
+    let files = gh
+        .list_pull_files(repo, pr)
+        .await
+        .context("listing changed files")?;
+
+    // Support files at base: AppProjects and policies the config points at.
+    let mut support = Vec::new();
+    let mut shell_findings = Vec::new();
+    for entry in base_tree
+        .tree
+        .iter()
+        .filter(|e| e.kind == "blob" && policy_set.is_match(&e.path))
+    {
+        if support.len() >= MAX_SUPPORT_FILES {
+            anyhow::bail!("more than {MAX_SUPPORT_FILES} policy files match the config");
+        }
+        if entry.size.unwrap_or(0) > MAX_FILE_BYTES {
+            shell_findings.push(too_large(&entry.path));
+            continue;
+        }
+        match text_or_finding(gh, ctx, repo, &entry.sha, &entry.path).await? {
+            Ok(text) => support.push(SourceFile::new(&entry.path, text)),
+            Err(f) => shell_findings.push(f),
+        }
+    }
+
+    let mut notes = Vec::new();
+    let mut changed = Vec::new();
+    let mut head_tree: Option<Arc<Tree>> = None;
+    let mut manifest_dirs = BTreeSet::new();
+    for f in &files {
+        let Some(status) = change_status(&f.status) else {
+            continue;
+        };
+        let base_path = f.previous_filename.as_deref().unwrap_or(&f.filename);
+        if f.filename == CONFIG_PATH
+            || base_path == CONFIG_PATH
+            || policy_set.is_match(&f.filename)
+            || policy_set.is_match(base_path)
+            || is_codeowners(&f.filename)
+        {
+            notes.push(format!(
+                "This PR changes `{}`; it was evaluated with the base branch's version.",
+                f.filename.replace('`', "'")
+            ));
+        }
+        let relevant = is_manifest(&f.filename) || is_manifest(base_path);
+        if !relevant {
+            changed.push(ChangedFile {
+                path: f.filename.clone(),
+                previous_path: f.previous_filename.clone(),
+                status,
+                base: None,
+                head: None,
+            });
+            continue;
+        }
+        let head = if status == ChangeStatus::Removed || !is_manifest(&f.filename) {
+            None
+        } else {
+            let ht = match &head_tree {
+                Some(t) => t.clone(),
+                None => {
+                    let t = tree(gh, ctx, repo, &pr.head.sha)
+                        .await
+                        .context("reading the head commit's tree")?;
+                    head_tree = Some(t.clone());
+                    t
+                }
+            };
+            manifest_dirs.insert(parent_dir(&f.filename).to_owned());
+            head_text(gh, ctx, repo, f, &ht, &mut shell_findings).await?
+        };
+        let base = match (status, base_tree.blob(base_path)) {
+            (ChangeStatus::Added, _) | (_, None) => None,
+            (_, Some(entry)) if entry.size.unwrap_or(0) > MAX_FILE_BYTES => None,
+            (_, Some(entry)) => text_or_finding(gh, ctx, repo, &entry.sha, base_path)
+                .await?
+                .ok(),
+        };
+        changed.push(ChangedFile {
+            path: f.filename.clone(),
+            previous_path: f.previous_filename.clone(),
+            status,
+            base,
+            head,
+        });
+    }
+
+    // Kustomizations in the changed manifests' directories and parents, at head.
+    let mut head_context = Vec::new();
+    if let Some(ht) = &head_tree {
+        let mut dirs = BTreeSet::new();
+        for d in &manifest_dirs {
+            let mut d = d.as_str();
+            loop {
+                dirs.insert(d.to_owned());
+                if d.is_empty() {
+                    break;
+                }
+                d = parent_dir(d);
+            }
+        }
+        for d in dirs {
+            for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
+                let path = if d.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{d}/{name}")
+                };
+                if let Some(entry) = ht.blob(&path) {
+                    if entry.size.unwrap_or(0) > MAX_FILE_BYTES {
+                        shell_findings.push(too_large(&path));
+                        continue;
+                    }
+                    if let Ok(text) = text_or_finding(gh, ctx, repo, &entry.sha, &path).await? {
+                        head_context.push(SourceFile::new(path, text));
+                    }
+                }
+            }
+        }
+    }
+
+    let policy = PolicyInputs {
+        config,
+        config_source: config_source.clone(),
+        support,
+        repo: Some(repo.clone()),
+        today: Utc::now().date_naive(),
+    };
+    let change = ChangeInput {
+        changed,
+        head_context,
+    };
+    let started = Instant::now();
+    let mut ev: Evaluation = tokio::task::spawn_blocking(move || evaluate_change(&policy, &change))
+        .await
+        .context("evaluation task")?;
+    crate::metrics::evaluation(started.elapsed());
+    ev.findings.extend(shell_findings);
+    sort_findings(&mut ev.findings);
+    notes.dedup();
+    Ok(checkrun::render(
+        &ev,
+        &RenderContext {
+            config_source,
+            base_sha: pr.base.sha.clone(),
+            notes,
+        },
+    ))
+}
+
+fn change_status(s: &str) -> Option<ChangeStatus> {
+    Some(match s {
+        "added" | "copied" => ChangeStatus::Added,
+        "removed" => ChangeStatus::Removed,
+        "renamed" => ChangeStatus::Renamed,
+        "modified" | "changed" => ChangeStatus::Modified,
+        // `unchanged` (mode-only changes) carries no content change.
+        _ => return None,
+    })
+}
+
+fn is_codeowners(p: &str) -> bool {
+    matches!(p, "CODEOWNERS" | ".github/CODEOWNERS" | "docs/CODEOWNERS")
+}
+
+fn parent_dir(p: &str) -> &str {
+    p.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}
+
+fn globs(patterns: &[String]) -> anyhow::Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let g = globset::GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| anyhow::anyhow!("invalid glob {p:?}: {e}"))?;
+        b.add(g);
+    }
+    b.build().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn too_large(path: &str) -> Finding {
+    Finding::at(
+        "invalid-manifest",
+        Severity::Error,
+        path,
+        1,
+        format!(
+            "file is larger than {} MiB and is not evaluated; split it into smaller files",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+async fn head_text(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    f: &PrFile,
+    head_tree: &Tree,
+    findings: &mut Vec<Finding>,
+) -> anyhow::Result<Option<String>> {
+    // Prefer the head tree's entry (it carries the size); the file list's
+    // `sha` is the same blob.
+    let (sha, size) = match head_tree.blob(&f.filename) {
+        Some(e) => (e.sha.clone(), e.size.unwrap_or(0)),
+        None => match &f.sha {
+            Some(s) => (s.clone(), 0),
+            None => anyhow::bail!("{}: GitHub listed no blob for the changed file", f.filename),
+        },
+    };
+    if size > MAX_FILE_BYTES {
+        findings.push(too_large(&f.filename));
+        return Ok(None);
+    }
+    match text_or_finding(gh, ctx, repo, &sha, &f.filename).await? {
+        Ok(t) => Ok(Some(t)),
+        Err(finding) => {
+            findings.push(finding);
+            Ok(None)
+        }
+    }
+}
+
+/// A blob as UTF-8 text, or an `invalid-manifest` finding if it is not.
+async fn text_or_finding(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    sha: &str,
+    path: &str,
+) -> anyhow::Result<Result<String, Finding>> {
+    let bytes = blob(gh, ctx, repo, sha)
+        .await
+        .with_context(|| format!("reading {path}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Ok(Err(too_large(path)));
+    }
+    Ok(String::from_utf8(bytes.to_vec()).map_err(|_| {
+        Finding::at(
+            "invalid-manifest",
+            Severity::Error,
+            path,
+            1,
+            "file is not valid UTF-8 and cannot be evaluated",
+        )
+    }))
+}
+
+async fn blob_text(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    sha: &str,
+    path: &str,
+) -> anyhow::Result<String> {
+    let bytes = blob(gh, ctx, repo, sha)
+        .await
+        .with_context(|| format!("reading {path}"))?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| anyhow::anyhow!("{path} is not valid UTF-8"))
+}
+
+async fn tree(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    sha: &str,
+) -> anyhow::Result<Arc<Tree>> {
+    let key = (repo.to_string(), sha.to_owned());
+    if let Some(t) = ctx.trees.get(&key).await {
+        crate::metrics::cache("tree", true);
+        return Ok(t);
+    }
+    crate::metrics::cache("tree", false);
+    let t = ctx
+        .trees
+        .try_get_with(key, async { gh.get_tree(repo, sha).await.map(Arc::new) })
+        .await
+        .map_err(|e| (*e).clone())?;
+    Ok(t)
+}
+
+async fn blob(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    sha: &str,
+) -> anyhow::Result<Arc<Vec<u8>>> {
+    let key = (repo.to_string(), sha.to_owned());
+    if let Some(b) = ctx.blobs.get(&key).await {
+        crate::metrics::cache("blob", true);
+        return Ok(b);
+    }
+    crate::metrics::cache("blob", false);
+    let b = ctx
+        .blobs
+        .try_get_with(key, async { gh.get_blob(repo, sha).await.map(Arc::new) })
+        .await
+        .map_err(|e| (*e).clone())?;
+    Ok(b)
+}
+
+async fn org_config(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    owner: &str,
+) -> anyhow::Result<Option<Arc<String>>> {
+    if let Some(v) = ctx.org_configs.get(owner).await {
+        crate::metrics::cache("org_config", true);
+        return Ok(v);
+    }
+    crate::metrics::cache("org_config", false);
+    let Some(repo) = RepoName::parse(&format!("{owner}/{ORG_CONFIG_REPO}")) else {
+        return Ok(None);
+    };
+    let v = match gh.get_file(&repo, ORG_CONFIG_PATH, "").await {
+        Ok(Some(bytes)) => Some(Arc::new(String::from_utf8(bytes).map_err(|_| {
+            anyhow::anyhow!("{owner}/.github/{ORG_CONFIG_PATH} is not UTF-8")
+        })?)),
+        Ok(None) => None,
+        // No access to the org's .github repository: no org default.
+        Err(GitHubError::Auth(_)) => None,
+        Err(e) => return Err(e).context("reading the organisation default config"),
+    };
+    ctx.org_configs.insert(owner.to_owned(), v.clone()).await;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::event::decode;
+
+    fn fixture(name: &str) -> Option<Vec<u8>> {
+        std::fs::read(format!("/work/shared/fixtures/github/webhooks/{name}")).ok()
+    }
+
+    #[test]
+    fn targets_from_events() {
+        let Some(body) = fixture("pull_request.opened.json") else {
+            return;
+        };
+        let ev = decode("pull_request", &body).unwrap();
+        assert_eq!(
+            targets(&ev),
+            [PrTarget {
+                repo: RepoName::parse("Codertocat/Hello-World").unwrap(),
+                number: 2,
+                force: false
+            }]
+        );
+        let closed = decode(
+            "pull_request",
+            &fixture("pull_request.closed.json").unwrap(),
+        )
+        .unwrap();
+        assert!(targets(&closed).is_empty());
+        // check_suite.requested for a push without PRs: nothing to do.
+        let cs = decode(
+            "check_suite",
+            &fixture("check_suite.requested.json").unwrap(),
+        )
+        .unwrap();
+        assert!(targets(&cs).is_empty());
+        // check_run.rerequested for another app's run: ignored.
+        let cr = decode("check_run", &fixture("check_run.rerequested.json").unwrap()).unwrap();
+        assert!(targets(&cr).is_empty());
+    }
+
+    #[test]
+    fn edited_only_with_base_change() {
+        let Some(body) = fixture("pull_request.opened.json") else {
+            return;
+        };
+        let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v["action"] = "edited".into();
+        v["changes"] = serde_json::json!({"title": {"from": "x"}});
+        let ev = decode("pull_request", &serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(targets(&ev).is_empty());
+        v["changes"] =
+            serde_json::json!({"base": {"ref": {"from": "dev"}, "sha": {"from": "abc"}}});
+        let ev = decode("pull_request", &serde_json::to_vec(&v).unwrap()).unwrap();
+        assert_eq!(targets(&ev).len(), 1);
+    }
+
+    #[test]
+    fn config_loading() {
+        assert_eq!(load_config("").unwrap(), Config::default());
+        let c = load_config("reviews:\n  required_approvals: 3\n").unwrap();
+        assert_eq!(c.reviews.required_approvals, 3);
+        assert!(load_config("reviews:\n  required_aprovals: 3\n").is_err());
+        assert!(load_config("version: [").is_err());
+    }
+
+    #[test]
+    fn globs_respect_separators() {
+        let g = globs(&["production/*.yaml".into()]).unwrap();
+        assert!(g.is_match("production/a.yaml"));
+        assert!(!g.is_match("production/sub/a.yaml"));
+        assert!(globs(&["[".into()]).is_err());
+    }
+}
