@@ -87,6 +87,61 @@ impl DbTarget {
     }
 }
 
+/// Journal tuning for `serve`, from the environment (all optional):
+/// `GITOPS_GUARD_JOURNAL=memory` (no durable journal; tests and
+/// benchmarks only), `GITOPS_GUARD_MAX_ATTEMPTS` (5),
+/// `GITOPS_GUARD_RETRY_BASE_SECS` (30), `GITOPS_GUARD_LEASE_SECS` (60),
+/// `GITOPS_GUARD_RETENTION_HOURS` (168), `GITOPS_GUARD_REDELIVER_SECS`
+/// (600; 0 turns the reconciler off).
+#[derive(Clone, Debug)]
+pub struct JournalSettings {
+    /// `None`: in-memory journal.
+    pub target: Option<DbTarget>,
+    /// Retries and dead-lettering.
+    pub policy: RetryPolicy,
+    /// Claim lease.
+    pub lease: std::time::Duration,
+    /// How long done rows are kept.
+    pub retention: std::time::Duration,
+    /// Reconciler period (`None`: off).
+    pub redeliver_every: Option<std::time::Duration>,
+}
+
+impl JournalSettings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, StoreError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads through `get` (tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, StoreError> {
+        use std::time::Duration;
+        let num = |k: &str, default: u64| -> Result<u64, StoreError> {
+            match get(k).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|e| StoreError::Config(format!("{k}: {e}"))),
+            }
+        };
+        let memory = get("GITOPS_GUARD_JOURNAL").is_some_and(|v| v.trim() == "memory");
+        let redeliver = num("GITOPS_GUARD_REDELIVER_SECS", 600)?;
+        Ok(Self {
+            target: (!memory).then(|| DbTarget::from_lookup(&get)),
+            policy: RetryPolicy {
+                max_attempts: u32::try_from(num("GITOPS_GUARD_MAX_ATTEMPTS", 5)?.max(1))
+                    .unwrap_or(u32::MAX),
+                base_backoff: Duration::from_secs(num("GITOPS_GUARD_RETRY_BASE_SECS", 30)?),
+                max_backoff: Duration::from_secs(30 * 60),
+            },
+            lease: Duration::from_secs(num("GITOPS_GUARD_LEASE_SECS", 60)?.max(1)),
+            retention: Duration::from_secs(num("GITOPS_GUARD_RETENTION_HOURS", 168)? * 3600),
+            redeliver_every: (redeliver > 0).then(|| Duration::from_secs(redeliver)),
+        })
+    }
+}
+
 /// Opens the journal at `target` (migrations applied).
 /// SQLite commits are fully synced unless `GITOPS_GUARD_DB_SYNC=normal`.
 pub async fn open(target: &DbTarget, policy: RetryPolicy) -> Result<Arc<dyn Store>, StoreError> {

@@ -374,6 +374,64 @@ impl Reconciler {
     }
 }
 
+/// [`HookDeliveries`] over the REST client, authenticated as the App (JWT).
+pub struct GitHubHookDeliveries {
+    client: crate::github::client::RestClient,
+}
+
+impl GitHubHookDeliveries {
+    /// Uses the App's credentials (and the client's retry policy).
+    pub fn new(auth: Arc<crate::github::auth::AppAuth>) -> Self {
+        let policy = auth.policy().clone();
+        Self {
+            client: crate::github::client::RestClient::new(
+                crate::github::client::Credentials::App(auth),
+                policy,
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl HookDeliveries for GitHubHookDeliveries {
+    async fn list(&self, cursor: Option<&str>) -> Result<DeliveryPage, RedeliverError> {
+        let r = self
+            .client
+            .send(
+                http::Method::GET,
+                &list_path(cursor),
+                None,
+                None,
+                "/app/hook/deliveries",
+            )
+            .await
+            .map_err(|e| RedeliverError::Api(e.to_string()))?;
+        if !r.status.is_success() {
+            return Err(RedeliverError::Api(format!("listing deliveries: {}", r.status)));
+        }
+        let link = r.headers.get(http::header::LINK).and_then(|v| v.to_str().ok());
+        parse_page(&r.body, link)
+    }
+
+    async fn redeliver(&self, id: u64) -> Result<(), RedeliverError> {
+        let r = self
+            .client
+            .send(
+                http::Method::POST,
+                &format!("/app/hook/deliveries/{id}/attempts"),
+                None,
+                None,
+                "/app/hook/deliveries/{id}/attempts",
+            )
+            .await
+            .map_err(|e| RedeliverError::Api(e.to_string()))?;
+        if !r.status.is_success() {
+            return Err(RedeliverError::Api(format!("redelivering {id}: {}", r.status)));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::store::{DeliveryRecord, FailOutcome, Inserted, NewDelivery, Store, StoreError};
+use crate::webhook::journal::{Delivery, Enqueued, Journal, JournalError};
 
 /// Tuning of a [`DurableQueue`].
 #[derive(Clone, Debug)]
@@ -117,7 +118,7 @@ impl DurableQueue {
     /// Waits for the next claimable delivery; `None` once closed. Storage
     /// errors are logged and retried after the poll interval (the rows
     /// are safe in the database; nothing is lost by waiting).
-    pub async fn next(self: &Arc<Self>) -> Option<DeliveryRecord> {
+    pub async fn next(&self) -> Option<DeliveryRecord> {
         loop {
             if self.closed.load(Ordering::Acquire) {
                 // Let every other waiting worker see the close too.
@@ -146,7 +147,7 @@ impl DurableQueue {
         }
     }
 
-    fn hold(self: &Arc<Self>, id: &str, token: String) {
+    fn hold(&self, id: &str, token: String) {
         let store = self.store.clone();
         let lease = self.cfg.lease;
         let (hb_id, hb_token) = (id.to_owned(), token.clone());
@@ -246,6 +247,7 @@ impl DurableQueue {
     pub async fn refresh(&self) -> Result<(), StoreError> {
         let c = self.store.counts().await?;
         self.depth.store(c.depth(), Ordering::Relaxed);
+        crate::metrics::queue_depth(usize::try_from(c.depth()).unwrap_or(usize::MAX));
         for st in super::State::ALL {
             metrics::gauge!("gitops_guard_journal_deliveries", "state" => st.as_str())
                 .set(c.get(st) as f64);
@@ -270,6 +272,78 @@ impl DurableQueue {
                 tokio::time::sleep(every).await;
             }
         })
+    }
+
+    /// Waits until nothing is pending or running in the store (tests).
+    pub async fn wait_idle(&self) {
+        loop {
+            match self.store.counts().await {
+                Ok(c) if c.depth() == 0 => return,
+                Ok(c) => self.depth.store(c.depth(), Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "counting deliveries failed"),
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// The webhook route and the worker pool use the durable queue through
+/// the same [`Journal`] seam as the in-memory one.
+#[async_trait::async_trait]
+impl Journal for DurableQueue {
+    async fn enqueue(&self, d: Delivery) -> Result<Enqueued, JournalError> {
+        if self.is_closed() {
+            return Err(JournalError::Closed);
+        }
+        let new = NewDelivery {
+            id: d.id,
+            event: d.event,
+            action: d.action,
+            payload: d.payload,
+            received_at: d.received_at,
+        };
+        match DurableQueue::enqueue(self, &new).await {
+            Ok(Inserted::Inserted) => Ok(Enqueued::Accepted),
+            Ok(Inserted::Duplicate) => Ok(Enqueued::Duplicate),
+            Err(e) => Err(JournalError::Storage(e.to_string())),
+        }
+    }
+
+    async fn claim(&self) -> Option<Delivery> {
+        let rec = self.next().await?;
+        Some(Delivery {
+            id: rec.id,
+            event: rec.event,
+            action: rec.action,
+            payload: rec.payload,
+            received_at: rec.received_at,
+            attempts: rec.attempts.saturating_sub(1),
+        })
+    }
+
+    async fn complete(&self, id: &str) {
+        if let Err(e) = DurableQueue::complete(self, id).await {
+            // The lease expires and the delivery runs again: at least once.
+            tracing::error!(delivery = id, error = %e, "cannot mark delivery done");
+        }
+    }
+
+    async fn fail(&self, id: &str, error: &str) {
+        if let Err(e) = DurableQueue::fail(self, id, error).await {
+            tracing::error!(delivery = id, error = %e, "cannot record delivery failure");
+        }
+    }
+
+    fn depth(&self) -> usize {
+        DurableQueue::depth(self)
+    }
+
+    fn close(&self) {
+        DurableQueue::close(self);
+    }
+
+    async fn wait_idle(&self) {
+        DurableQueue::wait_idle(self).await;
     }
 }
 
