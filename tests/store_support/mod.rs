@@ -77,6 +77,21 @@ pub fn pg_url() -> Option<String> {
 
 /// A fresh schema on the test database, as connect options.
 pub async fn pg_schema() -> Option<PgConnectOptions> {
+    let (url, schema) = pg_fresh_schema().await?;
+    let base = PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL");
+    Some(base.options([("search_path", schema.as_str())]))
+}
+
+/// A `postgres://` URL whose connections use a fresh schema (for child
+/// processes configured through `DATABASE_URL`).
+pub async fn pg_url_with_fresh_schema() -> Option<String> {
+    let (url, schema) = pg_fresh_schema().await?;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+/// Creates a fresh schema; returns the base URL and the schema name.
+pub async fn pg_fresh_schema() -> Option<(String, String)> {
     static N: AtomicU64 = AtomicU64::new(0);
     let url = pg_url()?;
     let base = PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL");
@@ -92,7 +107,7 @@ pub async fn pg_schema() -> Option<PgConnectOptions> {
         .await
         .expect("create schema");
     pool.close().await;
-    Some(base.options([("search_path", schema.as_str())]))
+    Some((url, schema))
 }
 
 pub async fn postgres(policy: RetryPolicy) -> Option<Backend> {
