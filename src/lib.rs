@@ -4,6 +4,7 @@
 
 pub mod bench_support;
 pub mod cli;
+pub mod deliveries_cli;
 pub mod engine;
 pub mod github;
 pub mod gitrepo;
