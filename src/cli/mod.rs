@@ -109,13 +109,38 @@ pub fn main() -> ExitCode {
         },
         // Integration points: the lead connects these to
         // `gitops_guard::server::serve` and the PR pipeline.
-        Command::Serve => not_wired("serve"),
+        Command::Serve => serve(),
         Command::CheckPr { target } => {
             if parse_pr(&target).is_none() {
                 eprintln!("gitops-guard: error: expected OWNER/REPO#N, got {target:?}");
                 return ExitCode::from(EXIT_USAGE);
             }
             not_wired("check-pr")
+        }
+    }
+}
+
+/// `serve`: settings from the environment, then the App until SIGTERM.
+fn serve() -> ExitCode {
+    let settings = match crate::settings::Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gitops-guard serve: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gitops-guard serve: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match rt.block_on(crate::server::serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gitops-guard serve: error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
         }
     }
 }
