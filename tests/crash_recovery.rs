@@ -5,7 +5,9 @@
 //! while it works through them, is restarted on the same database, and
 //! must leave exactly one completed `gitops-guard/manifests` check run per
 //! PR in the fake GitHub: nothing lost, nothing duplicated. Once on SQLite
-//! and once on PostgreSQL (`TEST_DATABASE_URL`).
+//! and once on PostgreSQL (`TEST_DATABASE_URL`). Also: two App replicas
+//! (real routers and worker pools, in-process) on one database handle
+//! 1,000 deliveries (PostgreSQL) exactly once.
 
 mod common;
 mod store_support;
@@ -231,4 +233,87 @@ async fn sigkill_mid_way_postgres() {
     .unwrap();
     let c = store.counts().await.unwrap();
     assert_eq!((c.done, c.pending, c.running, c.dead), (N, 0, 0, 0));
+}
+
+/// Counts how often each delivery is handled.
+struct Counting(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>);
+
+#[async_trait::async_trait]
+impl gitops_guard::webhook::Handler for Counting {
+    async fn handle(&self, d: &gitops_guard::webhook::journal::Delivery) -> anyhow::Result<()> {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        *self.0.lock().unwrap().entry(d.id.clone()).or_default() += 1;
+        Ok(())
+    }
+}
+
+/// Two App replicas (real routers, real worker pools) on one database:
+/// deliveries (and GitHub's duplicates) arrive at either; each is handled
+/// exactly once and none is lost.
+async fn replicas_on(
+    a: std::sync::Arc<dyn gitops_guard::queue::Store>,
+    b: std::sync::Arc<dyn gitops_guard::queue::Store>,
+    n: usize,
+) {
+    use gitops_guard::queue::worker::{DurableQueue, QueueConfig};
+    use gitops_guard::server::App;
+    let seen: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> =
+        Default::default();
+    let mut s = settings("http://127.0.0.1:9");
+    s.workers = 4;
+    let app = |store, name: &str| {
+        let q = DurableQueue::new(
+            store,
+            QueueConfig {
+                lease: Duration::from_secs(30),
+                poll_interval: Duration::from_millis(20),
+                instance: name.to_owned(),
+            },
+        );
+        App::with_journal(&s, std::sync::Arc::new(Counting(seen.clone())), q)
+    };
+    let (ra, rb) = (app(a.clone(), "replica-a"), app(b, "replica-b"));
+    let body = pr_event("opened", REPO, 1, "b", "h");
+    let sig = sign(SECRET.as_bytes(), &body);
+    for i in 0..n {
+        let id = format!("replica-{i:05}");
+        let (first, second) = if i % 2 == 0 { (&ra, &rb) } else { (&rb, &ra) };
+        let (code, _) = post(first, "pull_request", &id, body.clone(), Some(sig.clone())).await;
+        assert_eq!(code, axum::http::StatusCode::ACCEPTED);
+        if i % 9 == 0 {
+            let (code, _) = post(second, "pull_request", &id, body.clone(), Some(sig.clone())).await;
+            assert_eq!(code, axum::http::StatusCode::OK, "duplicate at the other replica");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let c = a.counts().await.unwrap();
+        if c.done == n as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not drained: {c:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ra.shutdown().await);
+    assert!(rb.shutdown().await);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), n, "lost deliveries");
+    let twice: Vec<_> = seen.iter().filter(|(_, c)| **c != 1).collect();
+    assert!(twice.is_empty(), "handled more than once: {twice:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_postgres_process_1000_exactly_once() {
+    let Some(b) = store_support::postgres(Default::default()).await else {
+        return;
+    };
+    let other = b.another(Default::default()).await;
+    replicas_on(b.store.clone(), other, 1000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_sqlite_process_everything_exactly_once() {
+    let b = store_support::sqlite(Default::default()).await.unwrap();
+    let other = b.another(Default::default()).await;
+    replicas_on(b.store.clone(), other, 300).await;
 }
