@@ -32,13 +32,22 @@ pub fn corpus_dir(target: &Path, objects: usize) -> Result<PathBuf, String> {
     if dir.join("expected.tsv").is_file() {
         return Ok(dir);
     }
-    let shared = shared_dir().ok_or("the shared folder (with tools/gen-corpus) was not found; set GITOPS_GUARD_SHARED")?;
+    let shared = shared_dir().ok_or(
+        "the shared folder (with tools/gen-corpus) was not found; set GITOPS_GUARD_SHARED",
+    )?;
     let script = shared.join("tools/gen-corpus/gen-corpus.py");
     let status = Command::new("python3")
         .arg(&script)
         .args(["--out"])
         .arg(&dir)
-        .args(["--manifests", &objects.to_string(), "--seed", "7", "--violation-rate", "0.3"])
+        .args([
+            "--manifests",
+            &objects.to_string(),
+            "--seed",
+            "7",
+            "--violation-rate",
+            "0.3",
+        ])
         .status()
         .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
     if !status.success() {
@@ -56,12 +65,24 @@ pub fn load_tree(dir: &Path) -> Result<TreeInput, String> {
         for entry in rd {
             let entry = entry.map_err(|e| format!("{}: {e}", d.display()))?;
             let path = entry.path();
-            let ft = entry.file_type().map_err(|e| format!("{}: {e}", path.display()))?;
+            let ft = entry
+                .file_type()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             if ft.is_dir() {
                 stack.push(path);
-            } else if ft.is_file() && matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            } else if ft.is_file()
+                && matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml" | "json")
+                )
+            {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 files.push(SourceFile::new(rel, text));
             }
         }
@@ -77,7 +98,9 @@ fn tenant_folders(tree: &TreeInput) -> BTreeSet<(String, String)> {
         .filter_map(|f| {
             let mut p = f.path.split('/');
             match (p.next(), p.next(), p.next(), p.next()) {
-                (Some("tenants"), Some(team), Some(env), Some(_)) => Some((team.to_owned(), env.to_owned())),
+                (Some("tenants"), Some(team), Some(env), Some(_)) => {
+                    Some((team.to_owned(), env.to_owned()))
+                }
                 _ => None,
             }
         })

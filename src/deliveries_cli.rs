@@ -50,7 +50,10 @@ pub enum DeliveriesCommand {
 
 /// Opens the journal from the environment and runs the command.
 pub fn main(args: &DeliveriesArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("gitops-guard deliveries: {e}");
@@ -95,7 +98,14 @@ fn row(d: &DeliveryRecord) -> String {
         d.state,
         d.attempts,
         clean(
-            &format!("{}{}", d.event, d.action.as_deref().map(|a| format!(".{a}")).unwrap_or_default()),
+            &format!(
+                "{}{}",
+                d.event,
+                d.action
+                    .as_deref()
+                    .map(|a| format!(".{a}"))
+                    .unwrap_or_default()
+            ),
             28
         ),
         time(Some(d.received_at)),
@@ -155,15 +165,27 @@ pub async fn run(
             };
             writeln!(out, "id:              {}", clean(&d.id, 128))?;
             writeln!(out, "event:           {}", clean(&d.event, 128))?;
-            writeln!(out, "action:          {}", clean(d.action.as_deref().unwrap_or("-"), 128))?;
+            writeln!(
+                out,
+                "action:          {}",
+                clean(d.action.as_deref().unwrap_or("-"), 128)
+            )?;
             writeln!(out, "state:           {}", d.state)?;
             writeln!(out, "attempts:        {}", d.attempts)?;
             writeln!(out, "received_at:     {}", time(Some(d.received_at)))?;
             writeln!(out, "next_attempt_at: {}", time(Some(d.next_attempt_at)))?;
-            writeln!(out, "claimed_by:      {}", clean(d.claimed_by.as_deref().unwrap_or("-"), 128))?;
+            writeln!(
+                out,
+                "claimed_by:      {}",
+                clean(d.claimed_by.as_deref().unwrap_or("-"), 128)
+            )?;
             writeln!(out, "claimed_until:   {}", time(d.claimed_until))?;
             writeln!(out, "finished_at:     {}", time(d.finished_at))?;
-            writeln!(out, "last_error:      {}", clean(d.last_error.as_deref().unwrap_or("-"), 4096))?;
+            writeln!(
+                out,
+                "last_error:      {}",
+                clean(d.last_error.as_deref().unwrap_or("-"), 4096)
+            )?;
             writeln!(out, "payload:         {} bytes", d.payload.len())?;
             if *payload {
                 writeln!(out, "{}", String::from_utf8_lossy(&d.payload))?;
@@ -212,7 +234,9 @@ mod tests {
 
     async fn cmd(s: &SqliteStore, c: DeliveriesCommand) -> (u8, String) {
         let mut out = Vec::new();
-        let code = run(&DeliveriesArgs { command: c }, s, &mut out).await.unwrap();
+        let code = run(&DeliveriesArgs { command: c }, s, &mut out)
+            .await
+            .unwrap();
         (code, String::from_utf8(out).unwrap())
     }
 
@@ -231,9 +255,17 @@ mod tests {
         let (_d, s) = store().await;
         s.insert_if_absent(&new("good")).await.unwrap();
         s.insert_if_absent(&new("bad")).await.unwrap();
-        let c = s.claim("w", Duration::from_secs(30)).await.unwrap().unwrap();
+        let c = s
+            .claim("w", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
         s.complete(&c.id, "w").await.unwrap();
-        let c = s.claim("w", Duration::from_secs(30)).await.unwrap().unwrap();
+        let c = s
+            .claim("w", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
         s.fail(&c.id, "w", "boom\x1b[31m").await.unwrap();
 
         let (code, text) = cmd(

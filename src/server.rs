@@ -84,10 +84,8 @@ impl App {
                 ..QueueConfig::default()
             },
         );
-        let mut background = vec![queue.spawn_maintenance(
-            journal.retention,
-            std::time::Duration::from_secs(30),
-        )];
+        let mut background =
+            vec![queue.spawn_maintenance(journal.retention, std::time::Duration::from_secs(30))];
         if let Some(every) = journal.redeliver_every {
             let api = Arc::new(GitHubHookDeliveries::new(auth.clone()));
             let rec = Reconciler::new(store, api, ReconcileConfig::default());

@@ -40,7 +40,11 @@ fn generated_corpus_precision_and_recall() {
     // (file, kind, name) → rule ids found.
     let mut found: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     for f in &ev.findings {
-        let key = (f.file.clone(), f.kind.clone().unwrap_or_default(), f.name.clone().unwrap_or_default());
+        let key = (
+            f.file.clone(),
+            f.kind.clone().unwrap_or_default(),
+            f.name.clone().unwrap_or_default(),
+        );
         found.entry(key).or_default().insert(f.rule.to_string());
     }
     let expected_text = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
@@ -55,7 +59,9 @@ fn generated_corpus_precision_and_recall() {
     let mut true_pos = 0usize;
     for (key, violations) in &expected {
         for v in violations {
-            let ok = found.get(key).is_some_and(|rules| rules_for(v).iter().any(|r| rules.contains(*r)));
+            let ok = found
+                .get(key)
+                .is_some_and(|rules| rules_for(v).iter().any(|r| rules.contains(*r)));
             if ok {
                 true_pos += 1;
             } else {
@@ -67,7 +73,11 @@ fn generated_corpus_precision_and_recall() {
     for (key, rules) in &found {
         let allowed: BTreeSet<&str> = expected
             .get(key)
-            .map(|vs| vs.iter().flat_map(|v| rules_for(v).iter().copied()).collect())
+            .map(|vs| {
+                vs.iter()
+                    .flat_map(|v| rules_for(v).iter().copied())
+                    .collect()
+            })
             .unwrap_or_default();
         for r in rules {
             if !allowed.contains(r.as_str()) {
@@ -83,6 +93,26 @@ fn generated_corpus_precision_and_recall() {
         false_pos.len()
     );
     assert!(ev.stats.objects >= 3000, "objects: {}", ev.stats.objects);
-    assert!(missed.is_empty(), "missed {} violations, e.g.:\n{}", missed.len(), missed.iter().take(20).cloned().collect::<Vec<_>>().join("\n"));
-    assert!(false_pos.is_empty(), "{} false positives, e.g.:\n{}", false_pos.len(), false_pos.iter().take(20).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        missed.is_empty(),
+        "missed {} violations, e.g.:\n{}",
+        missed.len(),
+        missed
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        false_pos.is_empty(),
+        "{} false positives, e.g.:\n{}",
+        false_pos.len(),
+        false_pos
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

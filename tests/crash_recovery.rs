@@ -48,21 +48,29 @@ fn free_port() -> u16 {
 
 fn spawn_server(fake: &FakeGitHub, port: u16, db: &[(&str, String)]) -> Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["child_process_entry", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .env("GITHUB_APP_ID", APP_ID)
-        .env("GITHUB_APP_PRIVATE_KEY", &keys().private_pem)
-        .env("GITHUB_WEBHOOK_SECRET", SECRET)
-        .env("GITHUB_API_URL", &fake.url)
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("GITOPS_GUARD_WORKERS", "3")
-        .env("GITOPS_GUARD_LEASE_SECS", "2")
-        .env("GITOPS_GUARD_RETRY_BASE_SECS", "1")
-        .env("GITOPS_GUARD_REDELIVER_SECS", "0")
-        .env("RUST_LOG", std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()))
-        .env_remove("DATABASE_URL")
-        .env_remove("GITOPS_GUARD_DB")
-        .stdout(Stdio::null());
+    cmd.args([
+        "child_process_entry",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, "1")
+    .env("GITHUB_APP_ID", APP_ID)
+    .env("GITHUB_APP_PRIVATE_KEY", &keys().private_pem)
+    .env("GITHUB_WEBHOOK_SECRET", SECRET)
+    .env("GITHUB_API_URL", &fake.url)
+    .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+    .env("GITOPS_GUARD_WORKERS", "3")
+    .env("GITOPS_GUARD_LEASE_SECS", "2")
+    .env("GITOPS_GUARD_RETRY_BASE_SECS", "1")
+    .env("GITOPS_GUARD_REDELIVER_SECS", "0")
+    .env(
+        "RUST_LOG",
+        std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+    )
+    .env_remove("DATABASE_URL")
+    .env_remove("GITOPS_GUARD_DB")
+    .stdout(Stdio::null());
     for (k, v) in db {
         cmd.env(k, v);
     }
@@ -167,7 +175,10 @@ async fn crash_and_recover(db: Vec<(&'static str, String)>) {
     }
     kill(first);
     let at_kill = completed_runs(&fake, &prs);
-    assert!(at_kill < 50, "everything finished before the kill ({at_kill}); test proves nothing");
+    assert!(
+        at_kill < 50,
+        "everything finished before the kill ({at_kill}); test proves nothing"
+    );
 
     // Restart on the same journal; the rest arrives, and GitHub sends a
     // few of the first half again (same delivery ids).
@@ -179,7 +190,10 @@ async fn crash_and_recover(db: Vec<(&'static str, String)>) {
     }
     for p in prs[..50].iter().step_by(5) {
         let code = deliver(port, &p.delivery, &p.body).await;
-        assert_eq!(code, 200, "a journaled delivery is acknowledged as a duplicate");
+        assert_eq!(
+            code, 200,
+            "a journaled delivery is acknowledged as a duplicate"
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(240);
     while completed_runs(&fake, &prs) < prs.len() {
@@ -280,9 +294,14 @@ async fn replicas_on(
         let (first, second) = if i % 2 == 0 { (&ra, &rb) } else { (&rb, &ra) };
         let (code, _) = post(first, "pull_request", &id, body.clone(), Some(sig.clone())).await;
         assert_eq!(code, axum::http::StatusCode::ACCEPTED);
-        if i % 9 == 0 {
-            let (code, _) = post(second, "pull_request", &id, body.clone(), Some(sig.clone())).await;
-            assert_eq!(code, axum::http::StatusCode::OK, "duplicate at the other replica");
+        if i.is_multiple_of(9) {
+            let (code, _) =
+                post(second, "pull_request", &id, body.clone(), Some(sig.clone())).await;
+            assert_eq!(
+                code,
+                axum::http::StatusCode::OK,
+                "duplicate at the other replica"
+            );
         }
     }
     let deadline = Instant::now() + Duration::from_secs(180);

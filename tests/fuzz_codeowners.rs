@@ -9,8 +9,31 @@ use gitops_guard::engine::codeowners::CodeOwners;
 use proptest::prelude::*;
 
 const DICT: &[&str] = &[
-    "\n", " ", "\t", "#", "*", "**", "/", "\\", "\\#", "\\ ", "?", "[", "]", "!", "@", "@org/team",
-    "@user", "a@b.c", "/**/", "docs/", "*.yaml", "apps/**/prod/", "[a-z]", "{a,b}", "\r\n",
+    "\n",
+    " ",
+    "\t",
+    "#",
+    "*",
+    "**",
+    "/",
+    "\\",
+    "\\#",
+    "\\ ",
+    "?",
+    "[",
+    "]",
+    "!",
+    "@",
+    "@org/team",
+    "@user",
+    "a@b.c",
+    "/**/",
+    "docs/",
+    "*.yaml",
+    "apps/**/prod/",
+    "[a-z]",
+    "{a,b}",
+    "\r\n",
 ];
 
 static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();

@@ -9,9 +9,33 @@ use gitops_guard::cli::config_load::parse_config;
 use proptest::prelude::*;
 
 const DICT: &[&str] = &[
-    "\n", "  ", "- ", ": ", "version: 1\n", "bindings:\n", "paths: [", "]", "namespaces:\n",
-    "pss: restricted\n", "exceptions:\n", "expires: 2020-01-01\n", "reviews:\n", "platform: true\n",
-    "&a ", "*a", "<<: *a\n", "!!str ", "~", "yes", "\"", "'", "{", "}", "#", "---\n", "\t",
+    "\n",
+    "  ",
+    "- ",
+    ": ",
+    "version: 1\n",
+    "bindings:\n",
+    "paths: [",
+    "]",
+    "namespaces:\n",
+    "pss: restricted\n",
+    "exceptions:\n",
+    "expires: 2020-01-01\n",
+    "reviews:\n",
+    "platform: true\n",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "!!str ",
+    "~",
+    "yes",
+    "\"",
+    "'",
+    "{",
+    "}",
+    "#",
+    "---\n",
+    "\t",
 ];
 
 static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();

@@ -10,17 +10,58 @@ use gitops_guard::engine::yaml::{Limits, load_documents};
 use proptest::prelude::*;
 
 const DICT: &[&str] = &[
-    "\n", "  ", "- ", ": ", "---\n", "...\n", "&a ", "*a", "<<: *a\n", "!!str ", "!!binary ",
-    "!!merge ", "? ", "|\n", ">-\n", "\"", "'", "{", "}", "[", "]", ",", "#", "%YAML 1.1\n",
-    "%TAG ! tag:x,2000:\n", "yes", "on", "0x1F", "0o17", "1_000", ".inf", "~", "kind: List\n",
-    "items:\n", "apiVersion: v1\n", "privileged: true\n", "hostPID: yes\n", "\t", "\u{feff}",
+    "\n",
+    "  ",
+    "- ",
+    ": ",
+    "---\n",
+    "...\n",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "!!str ",
+    "!!binary ",
+    "!!merge ",
+    "? ",
+    "|\n",
+    ">-\n",
+    "\"",
+    "'",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "#",
+    "%YAML 1.1\n",
+    "%TAG ! tag:x,2000:\n",
+    "yes",
+    "on",
+    "0x1F",
+    "0o17",
+    "1_000",
+    ".inf",
+    "~",
+    "kind: List\n",
+    "items:\n",
+    "apiVersion: v1\n",
+    "privileged: true\n",
+    "hostPID: yes\n",
+    "\t",
+    "\u{feff}",
 ];
 
 static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
 
 fn seeds() -> Vec<Vec<u8>> {
     let mut s = corpus(
-        &["tests/data/pss", "tests/data/hardening", "tests/data/tenants", "rules/sample-repo", "deploy/k8s"],
+        &[
+            "tests/data/pss",
+            "tests/data/hardening",
+            "tests/data/tenants",
+            "rules/sample-repo",
+            "deploy/k8s",
+        ],
         &[".yaml", ".yml"],
         200,
     );

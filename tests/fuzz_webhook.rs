@@ -12,10 +12,34 @@ use proptest::prelude::*;
 use secrecy::SecretString;
 
 const DICT: &[&str] = &[
-    "{", "}", "[", "]", "\"", ":", ",", "null", "true", "false", "-1", "1e999",
-    "18446744073709551616", "\"\\u0000\"", "\"\\ud800\"", "\"action\":", "\"number\":",
-    "\"sha\":", "\"pull_request\":", "\"repository\":", "\"installation\":", "\"commits\":",
-    "\"ref\":", "\"head\":", "\"base\":", "\"full_name\":", "\"a/b/c\"", "\"\"",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    ":",
+    ",",
+    "null",
+    "true",
+    "false",
+    "-1",
+    "1e999",
+    "18446744073709551616",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    "\"action\":",
+    "\"number\":",
+    "\"sha\":",
+    "\"pull_request\":",
+    "\"repository\":",
+    "\"installation\":",
+    "\"commits\":",
+    "\"ref\":",
+    "\"head\":",
+    "\"base\":",
+    "\"full_name\":",
+    "\"a/b/c\"",
+    "\"\"",
 ];
 
 static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();

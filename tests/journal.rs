@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::Utc;
 use gitops_guard::queue::worker::{DurableQueue, QueueConfig};
-use gitops_guard::queue::{
-    FailOutcome, Inserted, ListFilter, NewDelivery, RequeueOutcome, State,
-};
+use gitops_guard::queue::{FailOutcome, Inserted, ListFilter, NewDelivery, RequeueOutcome, State};
 use store_support::{Backend, delivery};
 
 both_backends! {
@@ -54,9 +52,15 @@ async fn insert_dedupes_and_claim_hands_out_once(b: Backend) {
         d.received_at.timestamp_millis()
     );
     assert!(got.claimed_until.unwrap() > Utc::now());
-    assert!(s.claim("w2", LEASE).await.unwrap().is_none(), "claimed twice");
+    assert!(
+        s.claim("w2", LEASE).await.unwrap().is_none(),
+        "claimed twice"
+    );
 
-    assert!(!s.complete("a", "w2").await.unwrap(), "non-holder completed");
+    assert!(
+        !s.complete("a", "w2").await.unwrap(),
+        "non-holder completed"
+    );
     assert!(s.complete("a", "w1").await.unwrap());
     let done = s.get("a").await.unwrap().unwrap();
     assert_eq!(done.state, State::Done);
@@ -96,7 +100,10 @@ async fn failure_backs_off_then_dead_letters_and_redelivery_revives(b: Backend) 
             };
             let delay = backoff * (1 << (attempt - 1));
             let ahead = at - Utc::now();
-            assert!(ahead.num_milliseconds() <= delay.as_millis() as i64 + 50, "{ahead}");
+            assert!(
+                ahead.num_milliseconds() <= delay.as_millis() as i64 + 50,
+                "{ahead}"
+            );
             // Not claimable before the backoff has passed (only checked
             // when the machine was fast enough to look in time).
             let early = s.claim("w", LEASE).await.unwrap();
@@ -104,7 +111,10 @@ async fn failure_backs_off_then_dead_letters_and_redelivery_revives(b: Backend) 
                 assert!(early.is_none(), "claimed during backoff");
             }
             let rec = s.get("f").await.unwrap().unwrap();
-            assert_eq!(rec.last_error.as_deref(), Some(format!("boom {attempt}").as_str()));
+            assert_eq!(
+                rec.last_error.as_deref(),
+                Some(format!("boom {attempt}").as_str())
+            );
             if early.is_none() {
                 tokio::time::sleep(delay + Duration::from_millis(100)).await;
             } else {
@@ -119,8 +129,14 @@ async fn failure_backs_off_then_dead_letters_and_redelivery_revives(b: Backend) 
     assert_eq!(dead.state, State::Dead);
     assert_eq!(dead.last_error.as_deref(), Some("boom 3"));
     assert_eq!(s.counts().await.unwrap().dead, 1);
-    assert!(s.claim("w", LEASE).await.unwrap().is_none(), "dead row handed out");
-    assert_eq!(s.fail("f", "w", "again").await.unwrap(), FailOutcome::NotHeld);
+    assert!(
+        s.claim("w", LEASE).await.unwrap().is_none(),
+        "dead row handed out"
+    );
+    assert_eq!(
+        s.fail("f", "w", "again").await.unwrap(),
+        FailOutcome::NotHeld
+    );
 
     // GitHub redelivers the same GUID: queued again with a fresh budget.
     assert_eq!(
@@ -139,19 +155,28 @@ async fn expired_lease_is_reclaimed_and_old_holder_is_fenced(b: Backend) {
     assert!(s.claim("new", LEASE).await.unwrap().is_none());
     tokio::time::sleep(Duration::from_millis(500)).await;
     // The old holder "crashed": its lease expired, the row is claimable.
-    let d = s.claim("new", LEASE).await.unwrap().expect("expired lease reclaimed");
+    let d = s
+        .claim("new", LEASE)
+        .await
+        .unwrap()
+        .expect("expired lease reclaimed");
     assert_eq!(d.id, "l");
     assert_eq!(d.attempts, 2);
     // The stalled old holder can no longer change anything.
     assert!(!s.complete("l", "old").await.unwrap());
-    assert_eq!(s.fail("l", "old", "late").await.unwrap(), FailOutcome::NotHeld);
+    assert_eq!(
+        s.fail("l", "old", "late").await.unwrap(),
+        FailOutcome::NotHeld
+    );
     assert!(!s.extend("l", "old", LEASE).await.unwrap());
     assert!(s.complete("l", "new").await.unwrap());
 }
 
 async fn crash_looping_delivery_is_dead_lettered(b: Backend) {
     let s = b.store; // max 2 attempts
-    s.insert_if_absent(&delivery("poison", "push")).await.unwrap();
+    s.insert_if_absent(&delivery("poison", "push"))
+        .await
+        .unwrap();
     s.insert_if_absent(&delivery("fine", "push")).await.unwrap();
     let short = Duration::from_millis(200);
     let d1 = s.claim("w1", short).await.unwrap().unwrap();
@@ -176,14 +201,20 @@ async fn heartbeat_keeps_lease(b: Backend) {
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(s.extend("h", "w", lease).await.unwrap());
-        assert!(s.claim("thief", lease).await.unwrap().is_none(), "live lease stolen");
+        assert!(
+            s.claim("thief", lease).await.unwrap().is_none(),
+            "live lease stolen"
+        );
     }
     assert!(s.complete("h", "w").await.unwrap());
 }
 
 async fn requeue_rules(b: Backend) {
     let s = b.store; // max 1 attempt: one failure is dead
-    assert_eq!(s.requeue("missing").await.unwrap(), RequeueOutcome::NotFound);
+    assert_eq!(
+        s.requeue("missing").await.unwrap(),
+        RequeueOutcome::NotFound
+    );
     s.insert_if_absent(&delivery("r", "push")).await.unwrap();
     s.claim("w", LEASE).await.unwrap().unwrap();
     assert_eq!(s.requeue("r").await.unwrap(), RequeueOutcome::Running);
@@ -202,7 +233,10 @@ async fn requeue_rules(b: Backend) {
 
 async fn list_get_counts(b: Backend) {
     let s = b.store;
-    for (i, ev) in ["push", "pull_request", "push", "check_run", "push"].iter().enumerate() {
+    for (i, ev) in ["push", "pull_request", "push", "check_run", "push"]
+        .iter()
+        .enumerate()
+    {
         let mut d = delivery(&format!("d{i}"), ev);
         d.received_at = Utc::now() + chrono::Duration::seconds(i as i64);
         s.insert_if_absent(&d).await.unwrap();
@@ -214,7 +248,10 @@ async fn list_get_counts(b: Backend) {
     assert_eq!(all.len(), 5);
     let ids: Vec<_> = all.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["d4", "d3", "d2", "d1", "d0"], "newest first");
-    assert!(all.iter().all(|d| d.payload.is_empty()), "list omits payloads");
+    assert!(
+        all.iter().all(|d| d.payload.is_empty()),
+        "list omits payloads"
+    );
 
     let pushes = s
         .list(&ListFilter {
@@ -265,7 +302,10 @@ async fn checkpoints_and_singleton_lease(b: Backend) {
     s.set_checkpoint("redeliver", "one").await.unwrap();
     s.set_checkpoint("redeliver", "two").await.unwrap();
     s.set_checkpoint("other", "x").await.unwrap();
-    assert_eq!(s.checkpoint("redeliver").await.unwrap().as_deref(), Some("two"));
+    assert_eq!(
+        s.checkpoint("redeliver").await.unwrap().as_deref(),
+        Some("two")
+    );
 
     let ttl = Duration::from_secs(30);
     assert!(s.try_lease("job", "a", ttl).await.unwrap());
@@ -275,10 +315,17 @@ async fn checkpoints_and_singleton_lease(b: Backend) {
     s.release_lease("job", "b").await.unwrap(); // not b's: no effect
     assert!(!s.try_lease("job", "b", ttl).await.unwrap());
     s.release_lease("job", "a").await.unwrap();
-    assert!(s.try_lease("job", "b", Duration::from_millis(200)).await.unwrap());
+    assert!(
+        s.try_lease("job", "b", Duration::from_millis(200))
+            .await
+            .unwrap()
+    );
     assert!(!s.try_lease("job", "a", ttl).await.unwrap());
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(s.try_lease("job", "a", ttl).await.unwrap(), "expired lease taken over");
+    assert!(
+        s.try_lease("job", "a", ttl).await.unwrap(),
+        "expired lease taken over"
+    );
 }
 
 async fn known_among_reports_journaled_ids(b: Backend) {
@@ -298,7 +345,9 @@ async fn concurrent_claimers_never_share_a_delivery(b: Backend) {
     let s = b.store;
     const N: usize = 200;
     for i in 0..N {
-        s.insert_if_absent(&delivery(&format!("c{i:03}"), "push")).await.unwrap();
+        s.insert_if_absent(&delivery(&format!("c{i:03}"), "push"))
+            .await
+            .unwrap();
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
@@ -354,7 +403,7 @@ async fn two_replicas_process_everything_exactly_once(b: Backend) {
                 while let Some(d) = q.next().await {
                     // Every 10th delivery fails on its first attempt.
                     let n: usize = d.id[1..].parse().unwrap();
-                    if n % 10 == 0 && failed_once.lock().unwrap().insert(d.id.clone()) {
+                    if n.is_multiple_of(10) && failed_once.lock().unwrap().insert(d.id.clone()) {
                         q.fail(&d.id, "transient").await.unwrap();
                         continue;
                     }
@@ -374,7 +423,7 @@ async fn two_replicas_process_everything_exactly_once(b: Backend) {
         };
         q.enqueue(&d).await.unwrap();
         // GitHub sometimes sends a delivery twice, to either replica.
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             let other = if i % 2 == 0 { &qb } else { &qa };
             if other.enqueue(&d).await.unwrap() == Inserted::Duplicate {
                 dupes += 1;

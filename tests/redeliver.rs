@@ -207,7 +207,7 @@ fn scenario(log: &mut Log) -> BTreeSet<u64> {
     for i in 0..10 {
         push(format!("ancient-{i}"), 60 * 30 + i, false, false);
     }
-    all.sort_by(|a, b| b.at.cmp(&a.at));
+    all.sort_by_key(|a| std::cmp::Reverse(a.at));
     log.next_id = id + 1;
     log.attempts = all;
     expect
@@ -225,7 +225,10 @@ async fn failed_deliveries_redelivered_exactly_once(b: Backend) {
     // Two failed GUIDs reached us anyway (our 2xx came too late for GitHub):
     // the journal holds them, so they are not redelivered.
     for guid in ["lost-3", "lost1-4"] {
-        b.store.insert_if_absent(&delivery(guid, "pull_request")).await.unwrap();
+        b.store
+            .insert_if_absent(&delivery(guid, "pull_request"))
+            .await
+            .unwrap();
         let id = log
             .lock()
             .unwrap()
@@ -244,11 +247,18 @@ async fn failed_deliveries_redelivered_exactly_once(b: Backend) {
     assert!(report.ran);
     let got: BTreeSet<u64> = log.lock().unwrap().redelivered.iter().copied().collect();
     assert_eq!(got, expect, "exactly the failed, unjournaled GUIDs");
-    assert_eq!(log.lock().unwrap().redelivered.len(), expect.len(), "each once");
+    assert_eq!(
+        log.lock().unwrap().redelivered.len(),
+        expect.len(),
+        "each once"
+    );
     assert_eq!(report.redelivered.len(), expect.len());
     assert_eq!(report.skipped_journaled, 2);
     assert_eq!(expect.len(), 78);
-    assert!(log.lock().unwrap().list_calls >= 3, "paged through the Link cursor");
+    assert!(
+        log.lock().unwrap().list_calls >= 3,
+        "paged through the Link cursor"
+    );
     assert!(b.store.checkpoint(RECONCILER).await.unwrap().is_some());
 
     // A second run (the redeliveries are now in the log) asks for nothing.
@@ -287,7 +297,11 @@ async fn only_the_lease_holder_reconciles(b: Backend) {
     let rec = Reconciler::new(b.store.clone(), api(&url), cfg);
     let r = rec.run_once().await.unwrap();
     assert!(!r.ran);
-    assert_eq!(log.lock().unwrap().list_calls, 0, "no API calls without the lease");
+    assert_eq!(
+        log.lock().unwrap().list_calls,
+        0,
+        "no API calls without the lease"
+    );
     other.release_lease(RECONCILER, "replica-b").await.unwrap();
     let r = rec.run_once().await.unwrap();
     assert!(r.ran);

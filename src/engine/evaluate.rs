@@ -71,10 +71,19 @@ fn problem_finding(p: ConfigProblem, config_source: &str) -> Finding {
 /// Builds the shared context. `tree` holds the files being evaluated (for
 /// kustomizations and chart detection), `policy.support` the trusted base
 /// files (AppProjects, CRDs).
-fn build_context<'a>(policy: &'a PolicyInputs, tree: &[&SourceFile], limits: &Limits, out: &mut Vec<Finding>) -> Context<'a> {
+fn build_context<'a>(
+    policy: &'a PolicyInputs,
+    tree: &[&SourceFile],
+    limits: &Limits,
+    out: &mut Vec<Finding>,
+) -> Context<'a> {
     let config = &policy.config;
     let (projects, problems) = load_projects(&config.tenants, &policy.support, limits);
-    out.extend(problems.into_iter().map(|p| problem_finding(p, &policy.config_source)));
+    out.extend(
+        problems
+            .into_iter()
+            .map(|p| problem_finding(p, &policy.config_source)),
+    );
 
     // Custom kinds: CRDs from the trusted base files and from the tree (a PR
     // may add a CRD together with its first objects; the CRD itself is then
@@ -92,22 +101,54 @@ fn build_context<'a>(policy: &'a PolicyInputs, tree: &[&SourceFile], limits: &Li
         }
     }
     let (kustomizations, kerrors) = Kustomizations::from_files(
-        tree.iter().filter(|f| is_kustomization_file(&f.path)).map(|f| (f.path.as_str(), f.text.as_str())),
+        tree.iter()
+            .filter(|f| is_kustomization_file(&f.path))
+            .map(|f| (f.path.as_str(), f.text.as_str())),
         limits,
     );
-    out.extend(kerrors.into_iter().map(|e| Finding::at("invalid-manifest", Severity::Error, &e.file, e.line, e.message)));
-    let (tenants, problems) = TenantContext::new(&config.tenants, projects, kinds, kustomizations, policy.repo.as_ref());
-    out.extend(problems.into_iter().map(|p| problem_finding(p, &policy.config_source)));
+    out.extend(kerrors.into_iter().map(|e| {
+        Finding::at(
+            "invalid-manifest",
+            Severity::Error,
+            &e.file,
+            e.line,
+            e.message,
+        )
+    }));
+    let (tenants, problems) = TenantContext::new(
+        &config.tenants,
+        projects,
+        kinds,
+        kustomizations,
+        policy.repo.as_ref(),
+    );
+    out.extend(
+        problems
+            .into_iter()
+            .map(|p| problem_finding(p, &policy.config_source)),
+    );
 
     let production = match NamespaceGlobs::new(&config.gitops.production) {
         Ok(g) => g,
         Err(e) => {
-            out.push(Finding::at("config", Severity::Error, &policy.config_source, 1, format!("gitops.production: {e}")));
-            NamespaceGlobs::new(&[]).unwrap_or_else(|_| unreachable!("an empty glob list always compiles"))
+            out.push(Finding::at(
+                "config",
+                Severity::Error,
+                &policy.config_source,
+                1,
+                format!("gitops.production: {e}"),
+            ));
+            NamespaceGlobs::new(&[])
+                .unwrap_or_else(|_| unreachable!("an empty glob list always compiles"))
         }
     };
     let charts = ChartIndex::new(tree.iter().map(|f| f.path.as_str()));
-    Context { config, tenants, production, charts }
+    Context {
+        config,
+        tenants,
+        production,
+        charts,
+    }
 }
 
 /// Severity of a Pod Security finding whose lowest forbidding level is `level`.
@@ -122,7 +163,12 @@ fn pss_severity(config: &Config, level: PssLevel) -> Option<Severity> {
     }
 }
 
-fn finding_for(obj: &Object, namespace: Option<&str>, v: Violation, severity: Severity) -> (Finding, Option<String>) {
+fn finding_for(
+    obj: &Object,
+    namespace: Option<&str>,
+    v: Violation,
+    severity: Severity,
+) -> (Finding, Option<String>) {
     (
         Finding {
             rule: v.rule,
@@ -159,7 +205,10 @@ fn check_object(ctx: &Context<'_>, obj: &Object, out: &mut Vec<(Finding, Option<
             out.push(finding_for(obj, ns, f.violation, sev));
         }
     }
-    if cfg.admission.level != PssLevel::None || cfg.admission.warn != PssLevel::None || !cfg.admission.images.registries.is_empty() {
+    if cfg.admission.level != PssLevel::None
+        || cfg.admission.warn != PssLevel::None
+        || !cfg.admission.images.registries.is_empty()
+    {
         let mut imgs = images::check(obj, &cfg.admission.images);
         if !cfg.admission.images.forbid_latest {
             imgs.retain(|v| v.rule.as_str() != images::IMAGE_TAG);
@@ -168,7 +217,8 @@ fn check_object(ctx: &Context<'_>, obj: &Object, out: &mut Vec<(Finding, Option<
     }
 
     let binding = ctx.tenants.binding_for(&obj.file).map(|(_, b)| b);
-    let platform = binding.is_none_or(|b| b.platform) && !ctx.tenants.enabled() || binding.is_some_and(|b| b.platform);
+    let platform = binding.is_none_or(|b| b.platform) && !ctx.tenants.enabled()
+        || binding.is_some_and(|b| b.platform);
     let tenant_ok = |candidate: &str| -> bool {
         if platform {
             return true;
@@ -189,16 +239,28 @@ fn check_object(ctx: &Context<'_>, obj: &Object, out: &mut Vec<(Finding, Option<
 }
 
 /// Evaluates `files` (already selected) and appends to `ev`/`pending`.
-fn evaluate_files(ctx: &Context<'_>, files: &[&SourceFile], limits: &Limits, ev: &mut Evaluation, pending: &mut Vec<(Finding, Option<String>)>) {
+fn evaluate_files(
+    ctx: &Context<'_>,
+    files: &[&SourceFile],
+    limits: &Limits,
+    ev: &mut Evaluation,
+    pending: &mut Vec<(Finding, Option<String>)>,
+) {
     for f in files {
         ev.stats.files += 1;
         ev.stats.bytes += f.text.len();
         for v in ctx.tenants.check_file(&f.path) {
-            pending.push((Finding::at(v.rule, Severity::Error, &f.path, v.line, v.message), None));
+            pending.push((
+                Finding::at(v.rule, Severity::Error, &f.path, v.line, v.message),
+                None,
+            ));
         }
         let t = check_template(&f.path, &f.text, &ctx.charts);
         for v in t.violations {
-            pending.push((Finding::at(v.rule, Severity::Error, &f.path, v.line, v.message), v.container));
+            pending.push((
+                Finding::at(v.rule, Severity::Error, &f.path, v.line, v.message),
+                v.container,
+            ));
         }
         if t.skip_objects || is_kustomization_file(&f.path) {
             continue;
@@ -213,7 +275,12 @@ fn evaluate_files(ctx: &Context<'_>, files: &[&SourceFile], limits: &Limits, ev:
 }
 
 /// Applies exceptions, sorts, and fills notes.
-fn finish(policy: &PolicyInputs, mut ev: Evaluation, pending: Vec<(Finding, Option<String>)>, keep_unused: bool) -> Evaluation {
+fn finish(
+    policy: &PolicyInputs,
+    mut ev: Evaluation,
+    pending: Vec<(Finding, Option<String>)>,
+    keep_unused: bool,
+) -> Evaluation {
     let outcome = exceptions::apply(&policy.config.admission.exceptions, pending, policy.today);
     ev.findings.extend(outcome.kept);
     ev.notes.extend(outcome.applied.iter().map(|a| a.note()));
@@ -223,7 +290,12 @@ fn finish(policy: &PolicyInputs, mut ev: Evaluation, pending: Vec<(Finding, Opti
     }
     // Unknown rule ids cannot appear here (every module uses catalogued ids);
     // keep that true in debug builds.
-    debug_assert!(ev.findings.iter().all(|f| catalog::is_known(f.rule.as_str())), "uncatalogued rule id");
+    debug_assert!(
+        ev.findings
+            .iter()
+            .all(|f| catalog::is_known(f.rule.as_str())),
+        "uncatalogued rule id"
+    );
     sort_findings(&mut ev.findings);
     ev.findings.dedup();
     ev
@@ -231,11 +303,23 @@ fn finish(policy: &PolicyInputs, mut ev: Evaluation, pending: Vec<(Finding, Opti
 
 /// Selects the manifest files of `files` per `manifests.paths`/`ignore`.
 /// Kustomization files are always kept (they decide namespaces).
-fn select<'f>(policy: &PolicyInputs, files: impl Iterator<Item = &'f SourceFile>, out: &mut Vec<Finding>) -> Vec<&'f SourceFile> {
+fn select<'f>(
+    policy: &PolicyInputs,
+    files: impl Iterator<Item = &'f SourceFile>,
+    out: &mut Vec<Finding>,
+) -> Vec<&'f SourceFile> {
     match ManifestFilter::new(&policy.config.manifests) {
-        Ok(filter) => files.filter(|f| filter.selects(&f.path) || is_kustomization_file(&f.path)).collect(),
+        Ok(filter) => files
+            .filter(|f| filter.selects(&f.path) || is_kustomization_file(&f.path))
+            .collect(),
         Err(e) => {
-            out.push(Finding::at("config", Severity::Error, &policy.config_source, 1, format!("manifests: {e}")));
+            out.push(Finding::at(
+                "config",
+                Severity::Error,
+                &policy.config_source,
+                1,
+                format!("manifests: {e}"),
+            ));
             Vec::new()
         }
     }
@@ -267,7 +351,11 @@ pub fn evaluate_change(policy: &PolicyInputs, change: &ChangeInput) -> Evaluatio
         .changed
         .iter()
         .filter(|c| c.status != ChangeStatus::Removed)
-        .filter_map(|c| c.head.as_ref().map(|t| SourceFile::new(&c.path, t.as_str())))
+        .filter_map(|c| {
+            c.head
+                .as_ref()
+                .map(|t| SourceFile::new(&c.path, t.as_str()))
+        })
         .collect();
     let changed_paths: BTreeSet<&str> = heads.iter().map(|f| f.path.as_str()).collect();
     // Directories whose kustomization changed: every manifest under them may
@@ -276,9 +364,18 @@ pub fn evaluate_change(policy: &PolicyInputs, change: &ChangeInput) -> Evaluatio
         .changed
         .iter()
         .filter(|c| is_kustomization_file(&c.path))
-        .map(|c| c.path.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default())
+        .map(|c| {
+            c.path
+                .rsplit_once('/')
+                .map(|(d, _)| format!("{d}/"))
+                .unwrap_or_default()
+        })
         .collect();
-    let context_files: Vec<&SourceFile> = change.head_context.iter().filter(|f| !changed_paths.contains(f.path.as_str())).collect();
+    let context_files: Vec<&SourceFile> = change
+        .head_context
+        .iter()
+        .filter(|f| !changed_paths.contains(f.path.as_str()))
+        .collect();
     let all: Vec<&SourceFile> = heads.iter().chain(context_files.iter().copied()).collect();
     let selected = select(policy, all.iter().copied(), &mut early);
     let ctx = build_context(policy, &selected, &limits, &mut early);
@@ -286,9 +383,13 @@ pub fn evaluate_change(policy: &PolicyInputs, change: &ChangeInput) -> Evaluatio
     let to_evaluate: Vec<&SourceFile> = selected
         .iter()
         .copied()
-        .filter(|f| changed_paths.contains(f.path.as_str()) || retargeted.iter().any(|d| f.path.starts_with(d.as_str())))
+        .filter(|f| {
+            changed_paths.contains(f.path.as_str())
+                || retargeted.iter().any(|d| f.path.starts_with(d.as_str()))
+        })
         .collect();
-    let mut pending: Vec<(Finding, Option<String>)> = early.into_iter().map(|f| (f, None)).collect();
+    let mut pending: Vec<(Finding, Option<String>)> =
+        early.into_iter().map(|f| (f, None)).collect();
     evaluate_files(&ctx, &to_evaluate, &limits, &mut ev, &mut pending);
     for f in change::change_findings(change, &policy.config) {
         if f.rule.as_str() == "policy-change" {

@@ -235,7 +235,10 @@ mod tests {
             DbTarget::Postgres("postgres://u:p@db/gg".into())
         );
         assert_eq!(
-            DbTarget::from_lookup(env(&[("DATABASE_URL", " "), ("GITOPS_GUARD_DB", "sqlite://x.db")])),
+            DbTarget::from_lookup(env(&[
+                ("DATABASE_URL", " "),
+                ("GITOPS_GUARD_DB", "sqlite://x.db")
+            ])),
             DbTarget::SqliteUrl("sqlite://x.db".into())
         );
         assert_eq!(

@@ -294,12 +294,11 @@ impl Store for PostgresStore {
     async fn known_among(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
         for chunk in ids.chunks(1000) {
-            let found: Vec<String> = sqlx::query_scalar(
-                "SELECT id FROM deliveries WHERE id = ANY($1)",
-            )
-            .bind(chunk)
-            .fetch_all(&self.pool)
-            .await?;
+            let found: Vec<String> =
+                sqlx::query_scalar("SELECT id FROM deliveries WHERE id = ANY($1)")
+                    .bind(chunk)
+                    .fetch_all(&self.pool)
+                    .await?;
             out.extend(found);
         }
         Ok(out)

@@ -94,7 +94,10 @@ pub trait HookDeliveries: Send + Sync + 'static {
 /// The request path for one page.
 pub fn list_path(cursor: Option<&str>) -> String {
     match cursor {
-        Some(c) => format!("/app/hook/deliveries?per_page=100&cursor={}", encode_query(c)),
+        Some(c) => format!(
+            "/app/hook/deliveries?per_page=100&cursor={}",
+            encode_query(c)
+        ),
         None => "/app/hook/deliveries?per_page=100".to_owned(),
     }
 }
@@ -283,9 +286,10 @@ impl Reconciler {
                 }
                 report.attempts_seen += 1;
                 newest = Some(newest.map_or(item.delivered_at, |n| n.max(item.delivered_at)));
-                let e = by_guid
-                    .entry(item.guid.clone())
-                    .or_insert((item.id, item.delivered_at, false));
+                let e =
+                    by_guid
+                        .entry(item.guid.clone())
+                        .or_insert((item.id, item.delivered_at, false));
                 if item.delivered_at > e.1 {
                     e.0 = item.id;
                     e.1 = item.delivered_at;
@@ -306,7 +310,8 @@ impl Reconciler {
         failed.sort_by_key(|(_, id)| *id);
         report.failed_guids = failed.len();
         let guids: Vec<String> = failed.iter().map(|(g, _)| g.clone()).collect();
-        let journaled: HashSet<String> = self.store.known_among(&guids).await?.into_iter().collect();
+        let journaled: HashSet<String> =
+            self.store.known_among(&guids).await?.into_iter().collect();
 
         let mut result = Ok(());
         for (guid, id) in failed {
@@ -407,9 +412,15 @@ impl HookDeliveries for GitHubHookDeliveries {
             .await
             .map_err(|e| RedeliverError::Api(e.to_string()))?;
         if !r.status.is_success() {
-            return Err(RedeliverError::Api(format!("listing deliveries: {}", r.status)));
+            return Err(RedeliverError::Api(format!(
+                "listing deliveries: {}",
+                r.status
+            )));
         }
-        let link = r.headers.get(http::header::LINK).and_then(|v| v.to_str().ok());
+        let link = r
+            .headers
+            .get(http::header::LINK)
+            .and_then(|v| v.to_str().ok());
         parse_page(&r.body, link)
     }
 
@@ -426,7 +437,10 @@ impl HookDeliveries for GitHubHookDeliveries {
             .await
             .map_err(|e| RedeliverError::Api(e.to_string()))?;
         if !r.status.is_success() {
-            return Err(RedeliverError::Api(format!("redelivering {id}: {}", r.status)));
+            return Err(RedeliverError::Api(format!(
+                "redelivering {id}: {}",
+                r.status
+            )));
         }
         Ok(())
     }

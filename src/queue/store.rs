@@ -285,8 +285,11 @@ pub trait Store: Send + Sync + 'static {
     /// with an expired lease) for `token` until now + `lease`, counting an
     /// attempt. A row whose lease expired after its last allowed attempt
     /// is dead-lettered instead of being handed out.
-    async fn claim(&self, token: &str, lease: Duration)
-    -> Result<Option<DeliveryRecord>, StoreError>;
+    async fn claim(
+        &self,
+        token: &str,
+        lease: Duration,
+    ) -> Result<Option<DeliveryRecord>, StoreError>;
 
     /// Prolongs `token`'s lease on `id`; `false` if it no longer holds it.
     async fn extend(&self, id: &str, token: &str, lease: Duration) -> Result<bool, StoreError>;
@@ -325,8 +328,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Takes or renews the named lease for `holder` for `ttl`; `false` while
     /// another holder's lease is live. Only one replica runs the reconciler.
-    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration)
-    -> Result<bool, StoreError>;
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
 
     /// Gives the lease up early (shutdown).
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;

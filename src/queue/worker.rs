@@ -205,7 +205,10 @@ impl DurableQueue {
             FailOutcome::Dead => {
                 self.dec_depth();
                 metrics::counter!("gitops_guard_deliveries_dead_lettered_total").increment(1);
-                tracing::error!(delivery = id, "delivery dead-lettered after its last attempt");
+                tracing::error!(
+                    delivery = id,
+                    "delivery dead-lettered after its last attempt"
+                );
             }
             FailOutcome::Retry(at) => {
                 metrics::counter!("gitops_guard_delivery_retries_total").increment(1);
@@ -257,7 +260,11 @@ impl DurableQueue {
 
     /// Runs maintenance every `every` until closed: gauges, and deletion of
     /// `done` rows older than `retention`.
-    pub fn spawn_maintenance(self: &Arc<Self>, retention: Duration, every: Duration) -> JoinHandle<()> {
+    pub fn spawn_maintenance(
+        self: &Arc<Self>,
+        retention: Duration,
+        every: Duration,
+    ) -> JoinHandle<()> {
         let q = self.clone();
         tokio::spawn(async move {
             while !q.is_closed() {

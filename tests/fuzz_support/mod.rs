@@ -67,7 +67,9 @@ pub fn corpus(dirs: &[&str], exts: &[&str], max: usize) -> Vec<Vec<u8>> {
 }
 
 fn walk(dir: &Path, exts: &[&str], max: usize, out: &mut Vec<Vec<u8>>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -76,12 +78,11 @@ fn walk(dir: &Path, exts: &[&str], max: usize, out: &mut Vec<Vec<u8>>) {
         }
         if p.is_dir() {
             walk(&p, exts, max, out);
-        } else if exts.iter().any(|e| p.to_string_lossy().ends_with(e)) {
-            if let Ok(b) = std::fs::read(&p) {
-                if b.len() <= 256 * 1024 {
-                    out.push(b);
-                }
-            }
+        } else if exts.iter().any(|e| p.to_string_lossy().ends_with(e))
+            && let Ok(b) = std::fs::read(&p)
+            && b.len() <= 256 * 1024
+        {
+            out.push(b);
         }
     }
 }
@@ -110,7 +111,8 @@ pub fn ops(max_ops: usize) -> impl Strategy<Value = Vec<Op>> {
             .prop_map(|(p, b)| Op::Insert(p, b)),
         (any::<usize>(), any::<usize>()).prop_map(|(p, t)| Op::Token(p, t)),
         (any::<usize>(), 1usize..64).prop_map(|(p, n)| Op::Delete(p, n)),
-        (any::<usize>(), 1usize..256, any::<usize>()).prop_map(|(p, n, to)| Op::Duplicate(p, n, to)),
+        (any::<usize>(), 1usize..256, any::<usize>())
+            .prop_map(|(p, n, to)| Op::Duplicate(p, n, to)),
         (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Op::Flip(p, b)),
         any::<usize>().prop_map(Op::Truncate),
     ];

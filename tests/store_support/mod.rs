@@ -27,7 +27,7 @@ pub struct Backend {
 #[derive(Clone)]
 pub enum Reopen {
     Sqlite(std::path::PathBuf),
-    Postgres(PgConnectOptions),
+    Postgres(Box<PgConnectOptions>),
 }
 
 impl Backend {
@@ -40,7 +40,7 @@ impl Backend {
                     .expect("reopen sqlite"),
             ),
             Reopen::Postgres(o) => Arc::new(
-                PostgresStore::connect_with(o.clone(), 10, policy)
+                PostgresStore::connect_with((**o).clone(), 10, policy)
                     .await
                     .expect("reopen postgres"),
             ),
@@ -101,7 +101,9 @@ pub async fn pg_fresh_schema() -> Option<(String, String)> {
         Utc::now().timestamp_micros(),
         N.fetch_add(1, Ordering::Relaxed)
     );
-    let pool = sqlx::PgPool::connect_with(base.clone()).await.expect("connect postgres");
+    let pool = sqlx::PgPool::connect_with(base.clone())
+        .await
+        .expect("connect postgres");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&pool)
         .await
@@ -117,7 +119,7 @@ pub async fn postgres(policy: RetryPolicy) -> Option<Backend> {
         .expect("open postgres");
     Some(Backend {
         store: Arc::new(store),
-        reopen: Reopen::Postgres(opts),
+        reopen: Reopen::Postgres(Box::new(opts)),
         _dir: None,
     })
 }
