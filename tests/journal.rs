@@ -450,3 +450,49 @@ async fn two_replicas_process_everything_exactly_once(b: Backend) {
     let twice: Vec<_> = done.iter().filter(|(_, c)| **c != 1).collect();
     assert!(twice.is_empty(), "processed more than once: {twice:?}");
 }
+
+/// `gitops-guard deliveries` (the real binary) over the same SQLite file.
+#[tokio::test]
+async fn deliveries_cli_binary_over_the_journal() {
+    let b = store_support::sqlite(store_support::policy(1, 1000))
+        .await
+        .unwrap();
+    let store_support::Reopen::Sqlite(path) = b.reopen.clone() else {
+        unreachable!()
+    };
+    let s = &b.store;
+    s.insert_if_absent(&delivery("cli-dead", "push"))
+        .await
+        .unwrap();
+    s.claim("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        s.fail("cli-dead", "w", "boom").await.unwrap(),
+        FailOutcome::Dead
+    );
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-guard"))
+            .arg("deliveries")
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("GITOPS_GUARD_DB", &path)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = cli(&["list", "--state", "dead"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("cli-dead") && out.contains("boom"), "{out}");
+    assert_eq!(cli(&["requeue", "cli-dead"]).0, 0);
+    assert_eq!(
+        s.get("cli-dead").await.unwrap().unwrap().state,
+        State::Pending
+    );
+    let (code, out) = cli(&["show", "cli-dead"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("state:           pending"), "{out}");
+    assert_eq!(cli(&["show", "missing"]).0, 1);
+    assert_eq!(cli(&["list", "--state", "bogus"]).0, 2);
+}

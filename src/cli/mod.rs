@@ -49,6 +49,8 @@ pub enum Command {
         #[arg(value_name = "OWNER/REPO#N")]
         target: String,
     },
+    /// Inspect the delivery journal: list, show ID, requeue ID.
+    Deliveries(crate::deliveries_cli::DeliveriesArgs),
 }
 
 /// `gitops-guard check` arguments (DESIGN.md "CLI").
@@ -110,6 +112,7 @@ pub fn main() -> ExitCode {
         // Integration points: the lead connects these to
         // `gitops_guard::server::serve` and the PR pipeline.
         Command::Serve => serve(),
+        Command::Deliveries(args) => crate::deliveries_cli::main(&args),
         Command::CheckPr { target } => {
             if parse_pr(&target).is_none() {
                 eprintln!("gitops-guard: error: expected OWNER/REPO#N, got {target:?}");
