@@ -255,11 +255,16 @@ fn missing_path_and_usage_errors_exit_2() {
 }
 
 #[test]
-fn serve_and_check_pr_are_placeholders() {
+fn serve_fails_fast_without_settings_and_check_pr_is_a_placeholder() {
     let t = tempfile::tempdir().unwrap();
-    let o = run(t.path(), &["serve"]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-guard"))
+        .arg("serve")
+        .current_dir(t.path())
+        .env_remove("GITHUB_APP_ID")
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("not yet wired"));
+    assert!(stderr(&o).contains("GITHUB_APP_ID"), "{}", stderr(&o));
     let o = run(t.path(), &["check-pr", "acme/deploy#3"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("not yet wired"));
