@@ -120,7 +120,7 @@ pub fn policy_for_corpus(dir: &Path) -> PolicyInputs {
         support.push(SourceFile::new(
             format!("projects/{project}.yaml"),
             format!(
-                "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: {project}\n  namespace: argocd\nspec:\n  sourceRepos: ['*']\n  destinations:\n    - server: https://kubernetes.default.svc\n      namespace: {ns}\n"
+                "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: {project}\n  namespace: argocd\nspec:\n  sourceRepos: ['*']\n  destinations:\n    - server: https://kubernetes.default.svc\n      namespace: {ns}\n  clusterResourceWhitelist:\n    - group: ''\n      kind: Namespace\n      name: {ns}\n"
             ),
         ));
         config.tenants.bindings.push(Binding {
@@ -146,7 +146,7 @@ pub fn policy_for_corpus(dir: &Path) -> PolicyInputs {
         config,
         config_source: "generated for the gen-corpus layout".into(),
         support,
-        repo: None,
+        repo: crate::engine::ids::RepoName::parse("acme/gitops"),
         today: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
     }
 }

@@ -255,20 +255,26 @@ fn missing_path_and_usage_errors_exit_2() {
 }
 
 #[test]
-fn serve_fails_fast_without_settings_and_check_pr_is_a_placeholder() {
+fn serve_and_check_pr_fail_fast_without_credentials() {
     let t = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-guard"))
-        .arg("serve")
-        .current_dir(t.path())
-        .env_remove("GITHUB_APP_ID")
-        .output()
-        .unwrap();
+    let bare = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(t.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .expect("run gitops-guard")
+    };
+    // The App refuses to start without its credentials, naming what is missing.
+    let o = bare(&["serve"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("GITHUB_APP_ID"), "{}", stderr(&o));
-    let o = run(t.path(), &["check-pr", "acme/deploy#3"]);
+    // check-pr needs a token and says so before any network access.
+    let o = bare(&["check-pr", "acme/deploy#3"]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("not yet wired"));
-    let o = run(t.path(), &["check-pr", "acme/deploy"]);
+    assert!(stderr(&o).contains("GITHUB_TOKEN"), "{}", stderr(&o));
+    let o = bare(&["check-pr", "acme/deploy"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("OWNER/REPO#N"));
 }

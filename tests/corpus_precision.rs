@@ -8,6 +8,8 @@ use std::path::Path;
 
 use gitops_guard::bench_support::{corpus_dir, load_tree, policy_for_corpus};
 use gitops_guard::engine::evaluate::evaluate_tree;
+use gitops_guard::engine::object::load_objects;
+use gitops_guard::engine::yaml::Limits;
 
 /// gen-corpus violation id → the rule ids that may report it.
 fn rules_for(violation: &str) -> &'static [&'static str] {
@@ -55,7 +57,35 @@ fn generated_corpus_precision_and_recall() {
         expected.entry(key).or_default().insert(cols[4].to_owned());
     }
 
+    // Known difference, asserted exactly: the corpus verifier predates PSA
+    // v1.35, which relaxes runAsNonRoot/runAsUser for pods with
+    // `hostUsers: false` (root in a user namespace is not root on the node).
+    let user_ns_pods: BTreeSet<(String, String, String)> = tree
+        .files
+        .iter()
+        .filter(|f| f.text.contains("hostUsers: false"))
+        .flat_map(|f| {
+            let objs = load_objects(&f.path, &f.text, &Limits::default()).objects;
+            objs.into_iter()
+                .filter(|o| {
+                    let spec = match o.kind.as_str() {
+                        "CronJob" => {
+                            o.root
+                                .path(&["spec", "jobTemplate", "spec", "template", "spec"])
+                        }
+                        "Pod" => o.root.get("spec"),
+                        _ => o.root.path(&["spec", "template", "spec"]),
+                    };
+                    spec.and_then(|s| s.get("hostUsers"))
+                        .and_then(|h| h.as_bool())
+                        == Some(false)
+                })
+                .map(|o| (o.file, o.kind, o.name))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let mut missed = Vec::new();
+    let mut relaxed = 0usize;
     let mut true_pos = 0usize;
     for (key, violations) in &expected {
         for v in violations {
@@ -64,6 +94,8 @@ fn generated_corpus_precision_and_recall() {
                 .is_some_and(|rules| rules_for(v).iter().any(|r| rules.contains(*r)));
             if ok {
                 true_pos += 1;
+            } else if v == "run-as-root" && user_ns_pods.contains(key) {
+                relaxed += 1;
             } else {
                 missed.push(format!("{key:?} {v}: found {:?}", found.get(key)));
             }
@@ -87,12 +119,23 @@ fn generated_corpus_precision_and_recall() {
     }
     let total: usize = expected.values().map(BTreeSet::len).sum();
     eprintln!(
-        "corpus: {} objects, {total} expected violations, {true_pos} found, {} missed, {} unexpected findings",
+        "corpus: {} objects, {total} expected violations, {true_pos} found, {relaxed} relaxed by hostUsers: false (PSA >= 1.35), {} missed, {} unexpected findings",
         ev.stats.objects,
         missed.len(),
         false_pos.len()
     );
     assert!(ev.stats.objects >= 3000, "objects: {}", ev.stats.objects);
+    assert!(
+        false_pos.is_empty(),
+        "{} false positives, e.g.:\n{}",
+        false_pos.len(),
+        false_pos
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     assert!(
         missed.is_empty(),
         "missed {} violations, e.g.:\n{}",

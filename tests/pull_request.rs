@@ -182,10 +182,23 @@ async fn pr_loosening_the_config_is_judged_by_the_base_config() {
     .await;
     let run = only_run(&h, &hd);
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
-    assert_eq!(
-        held_annotations(&run),
-        expected_annotations(&[("apps/evil.yaml", BROKEN)])
-    );
+    let held = held_annotations(&run);
+    // The broken manifest is still evaluated (the loosened ignore list is not
+    // trusted), and the config edit itself is flagged for its owners.
+    let mut expected = expected_annotations(&[("apps/evil.yaml", BROKEN)]);
+    let policy_change: Vec<_> = held
+        .iter()
+        .filter(|a| a["title"] == "policy-change")
+        .cloned()
+        .collect();
+    assert_eq!(policy_change.len(), 1, "{held:?}");
+    assert_eq!(policy_change[0]["path"], CONFIG);
+    assert_eq!(policy_change[0]["annotation_level"], "warning");
+    expected.extend(policy_change);
+    let mut held_sorted = held.clone();
+    held_sorted.sort_by_key(|a| a.to_string());
+    expected.sort_by_key(|a| a.to_string());
+    assert_eq!(held_sorted, expected);
     let summary = run.summary.unwrap();
     assert!(
         summary.contains("This PR changes `.github/gitops-guard.yml`"),

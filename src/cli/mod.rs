@@ -6,6 +6,8 @@
 //! Exit codes (DESIGN.md "CLI"): 0 no error findings, 1 error findings,
 //! 2 usage, config or I/O error.
 
+pub mod app;
+pub mod bench;
 pub mod change;
 pub mod check;
 pub mod config_load;
@@ -42,6 +44,18 @@ pub enum Command {
     Check(CheckArgs),
     /// Run the GitHub App (webhook server).
     Serve,
+    /// Time the engine on a generated 10,000-object repository (or DIR).
+    Bench {
+        /// A repository to evaluate instead of the generated corpus.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Objects in the generated corpus.
+        #[arg(long, default_value_t = 10_000)]
+        objects: usize,
+        /// Timed runs (the best is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Evaluate one pull request through the GitHub API.
     #[command(name = "check-pr")]
     CheckPr {
@@ -109,48 +123,17 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
-        // Integration points: the lead connects these to
-        // `gitops_guard::server::serve` and the PR pipeline.
-        Command::Serve => serve(),
+        Command::Serve => app::serve(),
         Command::Deliveries(args) => crate::deliveries_cli::main(&args),
-        Command::CheckPr { target } => {
-            if parse_pr(&target).is_none() {
+        Command::Bench { dir, objects, runs } => bench::run(dir, objects, runs),
+        Command::CheckPr { target } => match parse_pr(&target) {
+            Some((repo, number)) => app::check_pr(repo, number),
+            None => {
                 eprintln!("gitops-guard: error: expected OWNER/REPO#N, got {target:?}");
-                return ExitCode::from(EXIT_USAGE);
+                ExitCode::from(EXIT_USAGE)
             }
-            not_wired("check-pr")
-        }
+        },
     }
-}
-
-/// `serve`: settings from the environment, then the App until SIGTERM.
-fn serve() -> ExitCode {
-    let settings = match crate::settings::Settings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gitops-guard serve: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("gitops-guard serve: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    match rt.block_on(crate::server::serve(settings)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("gitops-guard serve: error: {e:#}");
-            ExitCode::from(EXIT_USAGE)
-        }
-    }
-}
-
-fn not_wired(cmd: &str) -> ExitCode {
-    eprintln!("gitops-guard {cmd}: not yet wired");
-    ExitCode::from(EXIT_USAGE)
 }
 
 /// Parses `OWNER/REPO#N`.

@@ -380,12 +380,27 @@ pub fn evaluate_change(policy: &PolicyInputs, change: &ChangeInput) -> Evaluatio
     let selected = select(policy, all.iter().copied(), &mut early);
     let ctx = build_context(policy, &selected, &limits, &mut early);
 
+    // Files a changed kustomization includes (directly, or an overlay's
+    // `../base`) render differently now: evaluate them too.
+    let changed_kustomizations: BTreeSet<&str> = change
+        .changed
+        .iter()
+        .filter(|c| is_kustomization_file(&c.path))
+        .map(|c| c.path.as_str())
+        .collect();
     let to_evaluate: Vec<&SourceFile> = selected
         .iter()
         .copied()
         .filter(|f| {
             changed_paths.contains(f.path.as_str())
                 || retargeted.iter().any(|d| f.path.starts_with(d.as_str()))
+                || (!changed_kustomizations.is_empty()
+                    && ctx
+                        .tenants
+                        .kustomizations()
+                        .includers(&f.path)
+                        .iter()
+                        .any(|k| changed_kustomizations.contains(k.as_str())))
         })
         .collect();
     let mut pending: Vec<(Finding, Option<String>)> =

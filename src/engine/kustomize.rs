@@ -268,6 +268,23 @@ impl Kustomizations {
         self.by_dir.is_empty()
     }
 
+    /// Every kustomization file that includes `path`, directly or through
+    /// other kustomizations (a base included by an overlay). When any of
+    /// them changes, `path` may render differently (another namespace).
+    pub fn includers(&self, path: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut stack: Vec<String> = vec![path.to_owned()];
+        while let Some(target) = stack.pop() {
+            for k in self.listers(&target) {
+                if out.insert(k.file.clone()) && seen.insert(k.dir.clone()) {
+                    stack.push(k.dir.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Kustomizations listing `target` (a file, or a directory holding a
     /// kustomization) in their resources.
     pub fn listers<'a>(

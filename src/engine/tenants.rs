@@ -330,6 +330,11 @@ impl TenantContext {
         self.bound.iter().find(|b| b.globs.is_match(path))
     }
 
+    /// The repository's kustomizations (as given to [`TenantContext::new`]).
+    pub fn kustomizations(&self) -> &Kustomizations {
+        &self.kustomizations
+    }
+
     /// May the tenant that owns `path` deploy into `namespace`? True when
     /// every project of its binding permits the destination (Argo CD's
     /// `IsDestinationPermitted`), or when the path is under no binding or a

@@ -40,6 +40,8 @@ use crate::engine::evaluate::{Evaluation, evaluate_change};
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
+use crate::engine::kustomize::{Kustomization, is_kustomization_file};
+use crate::engine::yaml::Limits;
 use crate::github::{
     CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, NewCheckRun, PrFile,
     PullRequestInfo, Tree,
@@ -56,6 +58,10 @@ pub const ORG_CONFIG_PATH: &str = "gitops-guard.yml";
 /// Largest file we fetch and evaluate; larger changed manifests are
 /// reported as `invalid-manifest` (never silently skipped).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Most files fetched because a changed kustomization includes them; beyond
+/// it the check fails closed and asks for a local `check --base`.
+pub const MAX_RETARGETED_FILES: usize = 300;
 /// Most support files (AppProjects, policies) read from the base.
 const MAX_SUPPORT_FILES: usize = 5_000;
 /// Version tag of our `external_id`, bumped when evaluation semantics change.
@@ -115,15 +121,16 @@ pub fn targets(event: &Event) -> Vec<PrTarget> {
     }
 }
 
-/// **LEAD: switch this to `crate::engine::config::parse_config` when it
-/// lands** (positions, validation, tighten-only merge). Until then: plain
-/// serde via serde-saphyr (unknown keys are rejected by the schema's
-/// `deny_unknown_fields`).
-pub fn load_config(text: &str) -> Result<Config, String> {
-    if text.trim().is_empty() {
-        return Ok(Config::default());
-    }
-    serde_saphyr::from_str::<Config>(text).map_err(|e| e.to_string())
+/// Parses one config file (positions, validation); errors as one line each.
+pub fn load_config(file: &str, text: &str) -> Result<Config, String> {
+    crate::engine::config::parse_config(file, text).map_err(|errs| join_errors(&errs))
+}
+
+fn join_errors(errs: &[crate::engine::config::ConfigError]) -> String {
+    errs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Runs the pipeline for one PR and writes the check run.
@@ -336,30 +343,34 @@ pub async fn plan(
             base_tree.tree.len()
         )));
     }
-    // Trusted config: base commit, else organisation default, else not a
-    // deployment repository.
-    let (config_text, config_source) = match base_tree.blob(CONFIG_PATH) {
-        Some(entry) => (
-            blob_text(gh, ctx, repo, &entry.sha, CONFIG_PATH).await?,
-            CONFIG_PATH.to_owned(),
-        ),
-        None => match org_config(gh, ctx, repo.owner()).await? {
-            // LEAD: merge with the repo config (tighten-only) once parse_config lands.
-            Some(text) => (
-                (*text).clone(),
-                format!("{}/{ORG_CONFIG_REPO}/{ORG_CONFIG_PATH}", repo.owner()),
-            ),
-            None => return Ok(checkrun::not_a_deployment_repo(CONFIG_PATH)),
-        },
+    // Trusted config: the repository's file at the base commit, merged onto
+    // the organisation default (tighten-only); neither → not a deployment
+    // repository.
+    let repo_text = match base_tree.blob(CONFIG_PATH) {
+        Some(entry) => Some(blob_text(gh, ctx, repo, &entry.sha, CONFIG_PATH).await?),
+        None => None,
     };
-    let config = match load_config(&config_text) {
+    let org_text = org_config(gh, ctx, repo.owner()).await?;
+    let org_source = format!("{}/{ORG_CONFIG_REPO}/{ORG_CONFIG_PATH}", repo.owner());
+    let config_source = match (&repo_text, &org_text) {
+        (Some(_), _) => CONFIG_PATH.to_owned(),
+        (None, Some(_)) => org_source.clone(),
+        (None, None) => return Ok(checkrun::not_a_deployment_repo(CONFIG_PATH)),
+    };
+    let config = match crate::engine::config::effective_config(
+        org_text
+            .as_deref()
+            .map(|t| (org_source.as_str(), t.as_ref())),
+        repo_text.as_deref().map(|t| (CONFIG_PATH, t.as_ref())),
+    ) {
         Ok(c) => c,
-        Err(e) => {
+        Err(errs) => {
             return Ok(checkrun::could_not_evaluate(
                 "Configuration error: fix the gitops-guard config",
                 &format!(
-                    "{config_source} (at base commit {}): {e}",
-                    short(&pr.base.sha)
+                    "At base commit {}:\n{}",
+                    short(&pr.base.sha),
+                    join_errors(&errs)
                 ),
             ));
         }
@@ -489,6 +500,74 @@ pub async fn plan(
                     if let Ok(text) = text_or_finding(gh, ctx, repo, &entry.sha, &path).await? {
                         head_context.push(SourceFile::new(path, text));
                     }
+                }
+            }
+        }
+    }
+
+    // A changed kustomization re-targets everything it includes (also an
+    // overlay's `../base`): give the engine those files' head content.
+    if let Some(ht) = &head_tree {
+        let mut queue: Vec<String> = changed
+            .iter()
+            .filter(|c| is_kustomization_file(&c.path) && c.head.is_some())
+            .map(|c| c.path.clone())
+            .collect();
+        let mut seen: BTreeSet<String> = head_context.iter().map(|f| f.path.clone()).collect();
+        seen.extend(changed.iter().map(|c| c.path.clone()));
+        let mut fetched = 0usize;
+        while let Some(kpath) = queue.pop() {
+            let text = match head_context.iter().find(|f| f.path == kpath) {
+                Some(f) => f.text.clone(),
+                None => match changed
+                    .iter()
+                    .find(|c| c.path == kpath)
+                    .and_then(|c| c.head.clone())
+                {
+                    Some(t) => t,
+                    None => continue,
+                },
+            };
+            let Ok(k) = Kustomization::parse(&kpath, &text, &Limits::default()) else {
+                continue; // the engine reports the unreadable kustomization
+            };
+            for res in k.resources {
+                let dir_k = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+                    .iter()
+                    .map(|n| format!("{res}/{n}"))
+                    .find(|p| ht.blob(p).is_some());
+                let target = dir_k.unwrap_or(res);
+                if !seen.insert(target.clone()) {
+                    continue;
+                }
+                let Some(entry) = ht.blob(&target) else {
+                    continue;
+                };
+                fetched += 1;
+                if fetched > MAX_RETARGETED_FILES {
+                    shell_findings.push(Finding::at(
+                        "invalid-manifest",
+                        Severity::Error,
+                        &kpath,
+                        1,
+                        format!(
+                            "this change re-targets more than {MAX_RETARGETED_FILES} files through kustomizations; \
+                             gitops-guard does not fetch them all from the API — run `gitops-guard check --base` \
+                             on the change locally and split the PR"
+                        ),
+                    ));
+                    queue.clear();
+                    break;
+                }
+                if entry.size.unwrap_or(0) > MAX_FILE_BYTES {
+                    shell_findings.push(too_large(&target));
+                    continue;
+                }
+                if let Ok(text) = text_or_finding(gh, ctx, repo, &entry.sha, &target).await? {
+                    if is_kustomization_file(&target) {
+                        queue.push(target.clone());
+                    }
+                    head_context.push(SourceFile::new(target, text));
                 }
             }
         }
@@ -764,11 +843,15 @@ mod tests {
 
     #[test]
     fn config_loading() {
-        assert_eq!(load_config("").unwrap(), Config::default());
-        let c = load_config("reviews:\n  required_approvals: 3\n").unwrap();
+        assert_eq!(load_config("c.yml", "").unwrap(), Config::default());
+        let c = load_config("c.yml", "reviews:\n  required_approvals: 3\n").unwrap();
         assert_eq!(c.reviews.required_approvals, 3);
-        assert!(load_config("reviews:\n  required_aprovals: 3\n").is_err());
-        assert!(load_config("version: [").is_err());
+        assert!(
+            load_config("c.yml", "reviews:\n  required_aprovals: 3\n")
+                .unwrap_err()
+                .contains("c.yml:2")
+        );
+        assert!(load_config("c.yml", "version: [").is_err());
     }
 
     #[test]
