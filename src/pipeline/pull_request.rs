@@ -361,7 +361,7 @@ pub async fn plan(
         org_text
             .as_deref()
             .map(|t| (org_source.as_str(), t.as_ref())),
-        repo_text.as_deref().map(|t| (CONFIG_PATH, t.as_ref())),
+        repo_text.as_deref().map(|t| (CONFIG_PATH, t)),
     ) {
         Ok(c) => c,
         Err(errs) => {
