@@ -1,6 +1,5 @@
-//! Crash recovery end to end: the App runs as a separate process (this
-//! test binary re-executed, running `gitops_guard::server::serve` — the
-//! code behind `gitops-guard serve` — with the durable journal), receives
+//! Crash recovery end to end: the App runs as a separate process (the real
+//! `gitops-guard serve` binary with the durable journal), receives
 //! 100 signed `pull_request` deliveries over TCP, is killed with SIGKILL
 //! while it works through them, is restarted on the same database, and
 //! must leave exactly one completed `gitops-guard/manifests` check run per
@@ -22,21 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CHECK: &str = "gitops-guard/manifests";
 const CONFIG: &str = ".github/gitops-guard.yml";
-const CHILD_ENV: &str = "GG_CRASH_CHILD";
 const N: u64 = 100;
-
-/// Entry point of the child process (does nothing in a normal test run).
-#[test]
-fn child_process_entry() {
-    if std::env::var_os(CHILD_ENV).is_none() {
-        return;
-    }
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let settings = gitops_guard::settings::Settings::from_env().expect("child settings");
-        gitops_guard::server::serve(settings).await.expect("serve");
-    });
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -47,30 +32,24 @@ fn free_port() -> u16 {
 }
 
 fn spawn_server(fake: &FakeGitHub, port: u16, db: &[(&str, String)]) -> Child {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "child_process_entry",
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_ENV, "1")
-    .env("GITHUB_APP_ID", APP_ID)
-    .env("GITHUB_APP_PRIVATE_KEY", &keys().private_pem)
-    .env("GITHUB_WEBHOOK_SECRET", SECRET)
-    .env("GITHUB_API_URL", &fake.url)
-    .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-    .env("GITOPS_GUARD_WORKERS", "3")
-    .env("GITOPS_GUARD_LEASE_SECS", "2")
-    .env("GITOPS_GUARD_RETRY_BASE_SECS", "1")
-    .env("GITOPS_GUARD_REDELIVER_SECS", "0")
-    .env(
-        "RUST_LOG",
-        std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
-    )
-    .env_remove("DATABASE_URL")
-    .env_remove("GITOPS_GUARD_DB")
-    .stdout(Stdio::null());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitops-guard"));
+    cmd.arg("serve")
+        .env("GITHUB_APP_ID", APP_ID)
+        .env("GITHUB_APP_PRIVATE_KEY", &keys().private_pem)
+        .env("GITHUB_WEBHOOK_SECRET", SECRET)
+        .env("GITHUB_API_URL", &fake.url)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("GITOPS_GUARD_WORKERS", "3")
+        .env("GITOPS_GUARD_LEASE_SECS", "2")
+        .env("GITOPS_GUARD_RETRY_BASE_SECS", "1")
+        .env("GITOPS_GUARD_REDELIVER_SECS", "0")
+        .env(
+            "RUST_LOG",
+            std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .env_remove("DATABASE_URL")
+        .env_remove("GITOPS_GUARD_DB")
+        .stdout(Stdio::null());
     for (k, v) in db {
         cmd.env(k, v);
     }
