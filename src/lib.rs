@@ -5,12 +5,14 @@
 pub mod alerts;
 pub mod bench_support;
 pub mod cli;
+pub mod deliveries_cli;
 pub mod engine;
 pub mod github;
 pub mod gitrepo;
 pub mod healthcheck;
 pub mod metrics;
 pub mod pipeline;
+pub mod queue;
 pub mod register;
 pub mod report;
 pub mod server;

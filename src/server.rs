@@ -22,6 +22,9 @@ use crate::github::auth::AppAuth;
 use crate::github::client::{AppInstallations, Credentials, RestClient};
 use crate::github::error::GitHubError;
 use crate::pipeline::{Dispatcher, PipelineContext};
+use crate::queue::JournalSettings;
+use crate::queue::redeliver::{GitHubHookDeliveries, ReconcileConfig, Reconciler};
+use crate::queue::worker::{DurableQueue, QueueConfig};
 use crate::settings::Settings;
 use crate::webhook::journal::{Journal, MemoryJournal};
 use crate::webhook::routes::{AppState, router};
@@ -31,12 +34,15 @@ use crate::webhook::{Handler, Workers};
 pub struct App {
     /// The HTTP routes.
     pub router: Router,
-    /// The journal (in-memory for now).
-    pub journal: Arc<MemoryJournal>,
+    /// The journal: in-memory, or the durable queue.
+    pub journal: Arc<dyn Journal>,
+    /// The durable queue, when the journal is durable.
+    pub durable: Option<Arc<DurableQueue>>,
     /// Readiness flag (`/readyz`).
     pub ready: Arc<AtomicBool>,
     workers: Workers,
     deadline: std::time::Duration,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
@@ -59,14 +65,70 @@ impl App {
         Ok(Self::with_handler(settings, handler))
     }
 
+    /// Builds the App with the durable journal of `journal` (opening the
+    /// store and applying migrations), its maintenance task and — unless
+    /// turned off — the redelivery reconciler.
+    pub async fn build_durable(
+        settings: &Settings,
+        journal: &JournalSettings,
+    ) -> anyhow::Result<Self> {
+        install_crypto_provider();
+        let Some(target) = &journal.target else {
+            return Self::build(settings);
+        };
+        let store = crate::queue::open(target, journal.policy.clone())
+            .await
+            .with_context(|| format!("opening the delivery journal ({})", target.redacted()))?;
+        tracing::info!(journal = %target.redacted(), "delivery journal open");
+        let auth = AppAuth::new(
+            &settings.app_id,
+            &settings.private_key_pem,
+            &settings.api_url,
+            settings.retry.clone(),
+        )
+        .context("GitHub App credentials")?;
+        let queue = DurableQueue::new(
+            store.clone(),
+            QueueConfig {
+                lease: journal.lease,
+                ..QueueConfig::default()
+            },
+        );
+        let mut background =
+            vec![queue.spawn_maintenance(journal.retention, std::time::Duration::from_secs(30))];
+        if let Some(every) = journal.redeliver_every {
+            let api = Arc::new(GitHubHookDeliveries::new(auth.clone()));
+            let rec = Reconciler::new(store, api, ReconcileConfig::default());
+            background.push(Arc::new(rec).spawn(every));
+        }
+        let installations: Arc<dyn Installations> = Arc::new(AppInstallations::new(auth));
+        let handler: Arc<dyn Handler> = Arc::new(Dispatcher::new(
+            installations,
+            Arc::new(PipelineContext::default()),
+        ));
+        let mut app = Self::with_journal(settings, handler, queue.clone());
+        app.durable = Some(queue);
+        app.background = background;
+        Ok(app)
+    }
+
     /// Builds the App around any handler (tests inject slow or failing ones).
     pub fn with_handler(settings: &Settings, handler: Arc<dyn Handler>) -> Self {
-        let metrics = crate::metrics::install();
         let journal = MemoryJournal::new(settings.queue_capacity, settings.dedupe_ttl);
+        Self::with_journal(settings, handler, journal)
+    }
+
+    /// Builds the App around any handler and journal.
+    pub fn with_journal(
+        settings: &Settings,
+        handler: Arc<dyn Handler>,
+        journal: Arc<dyn Journal>,
+    ) -> Self {
+        let metrics = crate::metrics::install();
         let ready = Arc::new(AtomicBool::new(true));
         let state = AppState {
             secrets: Arc::new(settings.webhook_secrets.clone()),
-            journal: journal.clone() as Arc<dyn Journal>,
+            journal: journal.clone(),
             metrics,
             ready: ready.clone(),
         };
@@ -74,15 +136,20 @@ impl App {
         Self {
             router: router(state),
             journal,
+            durable: None,
             ready,
             workers,
             deadline: settings.shutdown_deadline,
+            background: Vec::new(),
         }
     }
 
     /// Stops taking work and drains the queue within the deadline.
     pub async fn shutdown(self) -> bool {
         self.ready.store(false, Ordering::Relaxed);
+        for task in &self.background {
+            task.abort();
+        }
         let drained = self
             .workers
             .drain(self.journal.as_ref(), self.deadline)
@@ -204,7 +271,8 @@ pub async fn verify_until_ready(
 /// the workers finish the queue within `settings.shutdown_deadline`.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     init_tracing();
-    let app = App::build(&settings)?;
+    let journal = JournalSettings::from_env().context("journal settings")?;
+    let app = App::build_durable(&settings, &journal).await?;
     // Not ready until GitHub accepts the credentials.
     app.ready.store(false, Ordering::Relaxed);
     let auth = AppAuth::new(

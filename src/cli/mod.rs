@@ -68,6 +68,8 @@ pub enum Command {
     /// Probe the local server's /healthz (exit 0 healthy, 1 not); for
     /// container HEALTHCHECKs.
     Healthcheck(HealthcheckArgs),
+    /// Inspect the delivery journal: list, show ID, requeue ID.
+    Deliveries(crate::deliveries_cli::DeliveriesArgs),
 }
 
 /// `gitops-guard register` arguments.
@@ -170,6 +172,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Serve => app::serve(),
+        Command::Deliveries(args) => crate::deliveries_cli::main(&args),
         Command::Bench { dir, objects, runs } => bench::run(dir, objects, runs),
         Command::CheckPr { target } => match parse_pr(&target) {
             Some((repo, number)) => app::check_pr(repo, number),

@@ -323,7 +323,7 @@ pub async fn trusted_config(
         org_text
             .as_deref()
             .map(|t| (org_source.as_str(), t.as_ref())),
-        repo_text.as_deref().map(|t| (CONFIG_PATH, t.as_ref())),
+        repo_text.as_deref().map(|t| (CONFIG_PATH, t)),
     ) {
         Ok(config) => Ok(BaseConfig::Trusted(Box::new(TrustedConfig {
             config,

@@ -75,6 +75,13 @@ pub trait Journal: Send + Sync + 'static {
     /// Stops accepting deliveries; `claim` drains what is queued, then
     /// returns `None`.
     fn close(&self);
+    /// Waits until nothing is queued or in flight (tests, shutdown). The
+    /// default polls [`Journal::depth`].
+    async fn wait_idle(&self) {
+        while self.depth() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -197,6 +204,10 @@ impl Journal for MemoryJournal {
     fn close(&self) {
         self.state.lock().expect("journal lock").closed = true;
         self.notify.notify_waiters();
+    }
+
+    async fn wait_idle(&self) {
+        MemoryJournal::wait_idle(self).await;
     }
 }
 
