@@ -19,9 +19,7 @@ command -v go >/dev/null || need+=(golang-go)
 [ -d /usr/share/gocode/src/gopkg.in/yaml.v2 ] || need+=(golang-gopkg-yaml.v2-dev)
 command -v git >/dev/null || need+=(git)
 command -v python3 >/dev/null || need+=(python3)
-if [ -x scripts/pg-test.sh ]; then
-  command -v pg_ctlcluster >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-fi
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -37,9 +35,10 @@ mkdir -p "$target"
 bash "$GITOPS_GUARD_SHARED/tools/yaml11/build.sh" "$target/yaml11"
 export YAML11_ORACLE="$target/yaml11"
 
-if [ -x scripts/pg-test.sh ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
-  TEST_DATABASE_URL="$(scripts/pg-test.sh)"
-  export TEST_DATABASE_URL
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  # Starts a throwaway PostgreSQL cluster; prints `export TEST_DATABASE_URL=… PG_TEST_DIR=…`.
+  eval "$(bash scripts/pg-test.sh)"
+  trap 'bash scripts/pg-test.sh stop "$PG_TEST_DIR" >/dev/null 2>&1 || true' EXIT
 fi
 
 cargo test --all-targets
