@@ -608,7 +608,7 @@ pub fn next_steps(reg: &Registered, out: &Path) -> String {
             fly secrets set GITHUB_APP_ID={id} \\\n\
               GITHUB_APP_PRIVATE_KEY=\"$(cat {key_file})\" \\\n\
               GITHUB_WEBHOOK_SECRET=\"$(cat {secret_file})\"\n\
-         3. Deploy (docs/install.md), then require the check runs\n\
+         3. Deploy (README: Installing gitops-guard), then require the check runs\n\
             gitops-guard/manifests, gitops-guard/reviews and gitops-guard/signatures\n\
             in branch protection or a ruleset.\n\
          Keep these files out of Git; delete them once stored as secrets.\n",

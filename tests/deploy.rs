@@ -122,7 +122,7 @@ enum Need {
     /// Authenticated as the App itself (JWT): no installation permission.
     AppJwt,
     /// Needs a permission the default manifest deliberately does not grant;
-    /// only used by an opt-in feature (see docs/permissions.md).
+    /// only used by an opt-in feature (see the README section "Permissions").
     OptIn(&'static str, &'static str),
 }
 
@@ -131,7 +131,7 @@ enum Need {
 /// Longest matching prefix wins, per method. `{}` stands for any path
 /// segment; repository paths start `/repos/{}/{}`. A new endpoint in the
 /// code that no row covers fails the test: classify it here (and in
-/// docs/permissions.md) rather than widening the manifest blindly.
+/// the README "Permissions" section) rather than widening the manifest blindly.
 const ENDPOINTS: &[(&str, &str, Need)] = &[
     // Pull requests, their files, commits and reviews.
     ("GET", "/repos/{}/{}/pulls", Need::Read("pull_requests")),
@@ -180,7 +180,13 @@ const ENDPOINTS: &[(&str, &str, Need)] = &[
     ("GET", "/app/hook/deliveries", Need::AppJwt),
     ("POST", "/app/hook/deliveries/", Need::AppJwt),
     ("GET", "/repos/{}/{}/installation", Need::AppJwt),
-    // revert_pr (off by default): a branch and a pull request.
+    // revert_pr (off by default): a commit with the trusted tree, a branch
+    // and a pull request.
+    (
+        "POST",
+        "/repos/{}/{}/git/commits",
+        Need::OptIn("contents", "write"),
+    ),
     (
         "POST",
         "/repos/{}/{}/git/refs",

@@ -9,7 +9,7 @@
 //!
 //! It needs `contents: write` and `pull_requests: write`, which is why it
 //! is off by default: with it, a stolen App key can push branches (not to
-//! protected ones, which still need reviews) — see `docs/alerts.md`.
+//! protected ones, which still need reviews) — see the README section "Security alerts".
 
 use anyhow::Context as _;
 

@@ -373,6 +373,7 @@ type S = State<Arc<Mutex<FakeState>>>;
 
 fn routes(state: Arc<Mutex<FakeState>>) -> Router {
     Router::new()
+        .route("/app", get(get_app))
         .route("/app/installations/{id}/access_tokens", post(access_token))
         .route("/repos/{o}/{r}/pulls/{n}", get(get_pull))
         .route("/repos/{o}/{r}/pulls/{n}/files", get(pull_files))
@@ -485,17 +486,15 @@ struct Claims {
     iss: Value,
 }
 
-async fn access_token(State(st): S, Path(id): Path<u64>, headers: HeaderMap) -> Response {
-    let mut s = st.lock().unwrap();
+/// Verifies the App JWT as GitHub does (RS256 with the App's public key,
+/// `iss` = app id, `exp` at most 10 minutes ahead); `Err` is the response.
+fn verify_app_jwt(s: &FakeState, headers: &HeaderMap) -> Result<(), String> {
     let h = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let Some(jwt) = h.strip_prefix("Bearer ") else {
-        return err(
-            StatusCode::UNAUTHORIZED,
-            "A JSON web token could not be decoded",
-        );
+        return Err("A JSON web token could not be decoded".into());
     };
     let key = jsonwebtoken::DecodingKey::from_rsa_pem(s.public_key_pem.as_bytes()).unwrap();
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
@@ -505,7 +504,7 @@ async fn access_token(State(st): S, Path(id): Path<u64>, headers: HeaderMap) -> 
     v.validate_aud = false;
     let claims = match jsonwebtoken::decode::<Claims>(jwt, &key, &v) {
         Ok(d) => d.claims,
-        Err(e) => return err(StatusCode::UNAUTHORIZED, &format!("invalid JWT: {e}")),
+        Err(e) => return Err(format!("invalid JWT: {e}")),
     };
     let now = chrono::Utc::now().timestamp();
     let iss_ok = match &claims.iss {
@@ -514,10 +513,26 @@ async fn access_token(State(st): S, Path(id): Path<u64>, headers: HeaderMap) -> 
         _ => false,
     };
     if !iss_ok || claims.exp > now + 600 || claims.iat > now + 1 || claims.exp <= claims.iat {
-        return err(
-            StatusCode::UNAUTHORIZED,
-            "'Expiration time' claim ('exp') is too far in the future",
-        );
+        return Err("'Expiration time' claim ('exp') is too far in the future".into());
+    }
+    Ok(())
+}
+
+/// `GET /app` (JWT): the authenticated App, as the server checks at startup.
+async fn get_app(State(st): S, headers: HeaderMap) -> Response {
+    let s = st.lock().unwrap();
+    if let Err(m) = verify_app_jwt(&s, &headers) {
+        return err(StatusCode::UNAUTHORIZED, &m);
+    }
+    let id: u64 = s.app_id.parse().unwrap_or(1);
+    axum::Json(json!({"id": id, "slug": "gitops-guard", "name": "gitops-guard", "owner": {"login": "acme"}}))
+        .into_response()
+}
+
+async fn access_token(State(st): S, Path(id): Path<u64>, headers: HeaderMap) -> Response {
+    let mut s = st.lock().unwrap();
+    if let Err(m) = verify_app_jwt(&s, &headers) {
+        return err(StatusCode::UNAUTHORIZED, &m);
     }
     // Opaque, long, not 40 characters: the App must not assume a format.
     let token = format!("ghs_{id}_{}.{}", s.next_id(), "x".repeat(300));
