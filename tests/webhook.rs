@@ -274,4 +274,3 @@ async fn health_ready_and_metrics() {
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
-

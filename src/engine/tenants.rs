@@ -101,7 +101,6 @@ pub struct EffectiveNamespace {
 struct Bound {
     index: usize,
     binding: Binding,
-    globs: GlobSet,
     /// The project(s) named; more than one only when names are duplicated
     /// (then all must allow the object). Empty when missing.
     projects: Vec<AppProject>,
@@ -116,6 +115,11 @@ struct Bound {
 /// Everything tenant scoping needs, prepared once per evaluation.
 pub struct TenantContext {
     bound: Vec<Bound>,
+    /// Every binding's path globs in one set (one automaton pass per path
+    /// instead of one per binding); `owner[i]` is the index into `bound` of
+    /// glob `i`.
+    all_globs: GlobSet,
+    owner: Vec<usize>,
     kinds: KindTable,
     kustomizations: Kustomizations,
 }
@@ -292,17 +296,18 @@ impl TenantContext {
                     }
                 }
             }
+            // Compiled here only to report bad globs per binding; matching
+            // uses the combined set built below.
+            if let Err(e) = globs.build() {
+                problems.push(ConfigProblem::binding(
+                    Severity::Error,
+                    index,
+                    format!("tenants.bindings[{index}].paths: {e}"),
+                ));
+            }
             bound.push(Bound {
                 index,
                 binding: b.clone(),
-                globs: globs.build().unwrap_or_else(|e| {
-                    problems.push(ConfigProblem::binding(
-                        Severity::Error,
-                        index,
-                        format!("tenants.bindings[{index}].paths: {e}"),
-                    ));
-                    GlobSet::empty()
-                }),
                 destinations: found.iter().map(DestinationMatcher::new).collect(),
                 projects: found,
                 server,
@@ -310,9 +315,25 @@ impl TenantContext {
                 source_violation,
             });
         }
+        let mut all = GlobSetBuilder::new();
+        let mut owner = Vec::new();
+        for (i, b) in bound.iter().enumerate() {
+            for g in &b.binding.paths {
+                if let Ok(m) = path_glob_parse(g) {
+                    all.add(m);
+                    owner.push(i);
+                }
+            }
+        }
+        // The per-binding sets above compiled the same globs, so this build
+        // cannot fail where they did not; an empty set fails closed (every
+        // path unbound → `unbound-path`).
+        let all_globs = all.build().unwrap_or_else(|_| GlobSet::empty());
         (
             Self {
                 bound,
+                all_globs,
+                owner,
                 kinds,
                 kustomizations,
             },
@@ -327,7 +348,13 @@ impl TenantContext {
 
     fn bound_for(&self, path: &str) -> Option<&Bound> {
         // First binding (in config order) with a matching path glob.
-        self.bound.iter().find(|b| b.globs.is_match(path))
+        let first = self
+            .all_globs
+            .matches(path)
+            .into_iter()
+            .map(|i| self.owner[i])
+            .min()?;
+        self.bound.get(first)
     }
 
     /// The repository's kustomizations (as given to [`TenantContext::new`]).
@@ -341,7 +368,7 @@ impl TenantContext {
     /// platform binding. Used by rules that see a namespace in a field
     /// (Flux `targetNamespace`, cross-namespace references).
     pub fn namespace_permitted(&self, path: &str, namespace: &str) -> bool {
-        let Some(b) = self.bound.iter().find(|b| b.globs.is_match(path)) else {
+        let Some(b) = self.bound_for(path) else {
             return true;
         };
         if b.binding.platform {
