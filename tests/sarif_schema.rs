@@ -142,45 +142,12 @@ fn finding(rule: &str, sev: Severity, file: &str, line: u32) -> Finding {
 
 #[test]
 fn library_output_validates_for_every_rule_and_odd_input() {
-    let rules = [
-        "host-process",
-        "host-namespaces",
-        "privileged",
-        "capabilities",
-        "host-path",
-        "host-ports",
-        "apparmor",
-        "selinux",
-        "proc-mount",
-        "seccomp",
-        "sysctls",
-        "volume-types",
-        "privilege-escalation",
-        "run-as-non-root",
-        "run-as-user",
-        "image-tag",
-        "image-registry",
-        "tenant-namespace",
-        "tenant-cluster-resource",
-        "tenant-kind",
-        "tenant-source-repo",
-        "unbound-path",
-        "gitops-resource",
-        "appproject-wildcard",
-        "auto-sync",
-        "argocd-anonymous",
-        "argocd-rbac",
-        "flux-service-account",
-        "flux-cross-namespace",
-        "rbac-escalation",
-        "plaintext-secret",
-        "invalid-manifest",
-        "unrendered-template",
-        "policy-change",
-        "critical-deletion",
-        "kyverno/block-privileged/no-privileged",
-        "some-future-rule",
-    ];
+    // Every catalogued rule, a Kyverno rule and an id no catalogue knows.
+    let mut rules: Vec<&str> = gitops_guard::engine::catalog::all()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    rules.extend(["kyverno/block-privileged/no-privileged", "some-future-rule"]);
     let sevs = [Severity::Error, Severity::Warning, Severity::Notice];
     let files = [
         "prod/app.yaml",
