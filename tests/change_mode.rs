@@ -105,3 +105,37 @@ fn config_edit_is_a_policy_change_note() {
     );
     assert!(ev.notes.iter().any(|n| n.contains("gitops-guard.yml")));
 }
+
+#[test]
+fn image_rules_apply_even_with_pod_security_off() {
+    // `admission.images` is its own setting: turning Pod Security off must
+    // not silently turn off `forbid_latest`.
+    let mut p = policy();
+    p.config.admission.level = gitops_guard::engine::config::PssLevel::None;
+    p.config.admission.warn = gitops_guard::engine::config::PssLevel::None;
+    let latest = BASE_DEPLOY.replace("ghcr.io/acme/web:1.0", "ghcr.io/acme/web:latest");
+    let c = ChangeInput {
+        changed: vec![ChangedFile {
+            path: "apps/web.yaml".into(),
+            previous_path: None,
+            status: ChangeStatus::Added,
+            base: None,
+            head: Some(latest.replace("name: web\nspec", "name: web\n  namespace: team-a\nspec")),
+        }],
+        head_context: vec![],
+    };
+    let ev = evaluate_change(&p, &c);
+    assert!(
+        ev.findings.iter().any(|f| f.rule.as_str() == "image-tag"),
+        "{:#?}",
+        ev.findings
+    );
+    // And with forbid_latest off, the tag is accepted.
+    p.config.admission.images.forbid_latest = false;
+    let ev = evaluate_change(&p, &c);
+    assert!(
+        ev.findings.iter().all(|f| f.rule.as_str() != "image-tag"),
+        "{:#?}",
+        ev.findings
+    );
+}

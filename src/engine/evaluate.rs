@@ -270,16 +270,13 @@ fn check_object(ctx: &Context<'_>, obj: &Object, out: &mut Vec<(Finding, Option<
             out.push(finding_for(obj, ns, f.violation, sev));
         }
     }
-    if cfg.admission.level != PssLevel::None
-        || cfg.admission.warn != PssLevel::None
-        || !cfg.admission.images.registries.is_empty()
-    {
-        let mut imgs = images::check(obj, &cfg.admission.images);
-        if !cfg.admission.images.forbid_latest {
-            imgs.retain(|v| v.rule.as_str() != images::IMAGE_TAG);
-        }
-        push(out, imgs, Severity::Error);
-    }
+    // Image rules are their own settings (`admission.images`), independent
+    // of the Pod Security levels.
+    push(
+        out,
+        images::check(obj, &cfg.admission.images),
+        Severity::Error,
+    );
 
     let binding = ctx.tenants.binding_for(&obj.file).map(|(_, b)| b);
     let platform = binding.is_none_or(|b| b.platform) && !ctx.tenants.enabled()
