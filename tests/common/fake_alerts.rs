@@ -75,21 +75,9 @@ fn err(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "message": message }))).into_response()
 }
 
-fn authorised(st: &FakeState, headers: &HeaderMap) -> bool {
-    let h = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let token = h
-        .strip_prefix("Bearer ")
-        .or_else(|| h.strip_prefix("token "))
-        .unwrap_or("");
-    st.tokens.contains(token)
-}
-
 macro_rules! guard {
     ($st:expr, $headers:expr) => {
-        if !authorised(&$st, &$headers) {
+        if !super::fake_github::token_ok(&$st, &$headers) {
             return err(StatusCode::UNAUTHORIZED, "Bad credentials");
         }
     };
@@ -231,16 +219,7 @@ async fn compare(
     guard!(s, headers);
     let ahead = range(&s.alerts, &repo, base, head);
     let behind = range(&s.alerts, &repo, head, base);
-    let per = q
-        .get("per_page")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(250usize)
-        .clamp(1, 250);
-    let page = q
-        .get("page")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1usize)
-        .max(1);
+    let (per, page) = super::fake_github::page_params_with(&q, 250, 250);
     let commits: Vec<Value> = ahead
         .iter()
         .skip((page - 1) * per)

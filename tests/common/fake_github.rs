@@ -410,7 +410,9 @@ fn err(status: StatusCode, message: &str) -> Response {
 
 /// Requires a token this fake issued.
 /// `Some(401 response)` unless authorised.
-fn unauthorized(st: &FakeState, headers: &HeaderMap) -> Option<Response> {
+/// True when the request carries an installation token this fake issued
+/// (`Bearer` or `token` scheme). Shared by every fake module.
+pub fn token_ok(st: &FakeState, headers: &HeaderMap) -> bool {
     let h = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -419,11 +421,11 @@ fn unauthorized(st: &FakeState, headers: &HeaderMap) -> Option<Response> {
         .strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("token "))
         .unwrap_or("");
-    if st.tokens.contains(token) {
-        None
-    } else {
-        Some(err(StatusCode::UNAUTHORIZED, "Bad credentials"))
-    }
+    st.tokens.contains(token)
+}
+
+fn unauthorized(st: &FakeState, headers: &HeaderMap) -> Option<Response> {
+    (!token_ok(st, headers)).then(|| err(StatusCode::UNAUTHORIZED, "Bad credentials"))
 }
 
 macro_rules! guard {
@@ -435,11 +437,17 @@ macro_rules! guard {
 }
 
 fn page_params(q: &HashMap<String, String>) -> (usize, usize) {
+    page_params_with(q, 30, 100)
+}
+
+/// `per_page` (default `default`, at most `max`) and `page` (from 1), as
+/// GitHub reads them; compare pages hold up to 250 commits.
+pub fn page_params_with(q: &HashMap<String, String>, default: usize, max: usize) -> (usize, usize) {
     let per = q
         .get("per_page")
         .and_then(|v| v.parse().ok())
-        .unwrap_or(30usize)
-        .clamp(1, 100);
+        .unwrap_or(default)
+        .clamp(1, max);
     let page = q
         .get("page")
         .and_then(|v| v.parse().ok())

@@ -248,15 +248,7 @@ pub async fn compare(
     headers: HeaderMap,
 ) -> Response {
     let s = st.lock().unwrap();
-    let authorized = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("token "))
-        })
-        .is_some_and(|t| s.tokens.contains(t));
-    if !authorized {
+    if !super::fake_github::token_ok(&s, &headers) {
         return (
             StatusCode::UNAUTHORIZED,
             axum::Json(json!({"message": "Bad credentials"})),
@@ -282,16 +274,7 @@ pub async fn compare(
         )
             .into_response();
     };
-    let per = q
-        .get("per_page")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(250usize)
-        .clamp(1, 250);
-    let page = q
-        .get("page")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1usize)
-        .max(1);
+    let (per, page) = super::fake_github::page_params_with(&q, 250, 250);
     let total = pull.commits.len();
     let slice: Vec<Value> = pull
         .commits
