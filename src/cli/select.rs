@@ -23,9 +23,8 @@ fn set(patterns: &[String]) -> GlobSet {
     b.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// File names Kustomize accepts for a kustomization.
-pub const KUSTOMIZATION_NAMES: [&str; 3] =
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+/// File names Kustomize accepts for a kustomization (owned by the engine).
+pub use crate::engine::kustomize::KUSTOMIZATION_FILE_NAMES as KUSTOMIZATION_NAMES;
 
 /// The compiled file selection of one config.
 pub struct Selection {
@@ -58,8 +57,7 @@ impl Selection {
 
     /// A kustomization file (any directory).
     pub fn is_kustomization(path: &str) -> bool {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        KUSTOMIZATION_NAMES.contains(&name)
+        crate::engine::kustomize::is_kustomization_file(path)
     }
 
     /// An AppProject or policy file named by the config.
@@ -74,8 +72,8 @@ impl Selection {
 }
 
 /// Where GitHub looks for CODEOWNERS (first match wins on GitHub; any of
-/// them changing is a policy change).
-pub const CODEOWNERS_PATHS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
+/// them changing is a policy change). Owned by the engine.
+pub use crate::engine::codeowners::LOCATIONS as CODEOWNERS_PATHS;
 
 /// A cheap pre-filter for CRD-bearing files: the engine parses them
 /// properly; a file without this text cannot define a CRD.

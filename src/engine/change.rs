@@ -29,7 +29,7 @@ pub const CONFIG_PATH: &str = ".github/gitops-guard.yml";
 
 /// Every location GitHub reads CODEOWNERS from (it uses the first found, so
 /// an edit to any of them can change who owns what).
-pub const CODEOWNERS_PATHS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
+pub use super::codeowners::LOCATIONS as CODEOWNERS_PATHS;
 
 /// A kind whose removal is a `critical-deletion`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

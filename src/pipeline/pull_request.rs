@@ -48,7 +48,7 @@ use crate::engine::evaluate::{Evaluation, evaluate_change};
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
-use crate::engine::kustomize::{Kustomization, is_kustomization_file};
+use crate::engine::kustomize::{KUSTOMIZATION_FILE_NAMES, Kustomization, is_kustomization_file};
 use crate::engine::yaml::Limits;
 use crate::github::{
     CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, PrFile, PullRequestInfo,
@@ -474,7 +474,7 @@ async fn plan_with(
             }
         }
         for d in dirs {
-            for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
+            for name in KUSTOMIZATION_FILE_NAMES {
                 let path = if d.is_empty() {
                     name.to_owned()
                 } else {
@@ -520,7 +520,7 @@ async fn plan_with(
                 continue; // the engine reports the unreadable kustomization
             };
             for res in k.resources {
-                let dir_k = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+                let dir_k = KUSTOMIZATION_FILE_NAMES
                     .iter()
                     .map(|n| format!("{res}/{n}"))
                     .find(|p| ht.blob(p).is_some());
