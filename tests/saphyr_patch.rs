@@ -55,7 +55,11 @@ fn upstream(text: &str) -> Vec<String> {
 fn assert_same(name: &str, text: &str) {
     let (a, b) = (patched(text), upstream(text));
     if a != b {
-        let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+        let at = a
+            .iter()
+            .zip(&b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
         panic!(
             "{name}: patched saphyr-parser differs from upstream at event {at}:\n  patched:  {:?}\n  upstream: {:?}\ninput: {text:?}",
             a.get(at),
@@ -119,12 +123,74 @@ fn repository_yaml_reads_the_same() {
 /// Pieces that steer the scanner into every patched path.
 fn piece() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
-        " ", "  ", "\t", "\n", "\r\n", "\r", "- ", "-", ": ", ":", "::", "? ", "?", ",", "[", "]",
-        "{", "}", "#", " #", "# c\n", "'", "''", "\"", "\\", "\\n", "\\'", "\\/", "\\x41",
-        "\\u00e9", "\\\n", "&a ", "*a", "!!str ", "!t ", "|", ">", "|-\n", "---", "---\n",
-        "...", "...\n", "%YAML 1.1\n", "a", "key", "value", "true", "0x1F", "1_000", "é", "日本",
-        "\u{2028}", "\u{85}", "\u{feff}", "\u{a0}", "\0", "@", "`", "%", "x:y", "http://a/b",
-        "a: b\n", "  c: d\n", "- e\n", "k: 'v'\n", "k: \"v\"\n", "{a: b}", "[a, b]",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "- ",
+        "-",
+        ": ",
+        ":",
+        "::",
+        "? ",
+        "?",
+        ",",
+        "[",
+        "]",
+        "{",
+        "}",
+        "#",
+        " #",
+        "# c\n",
+        "'",
+        "''",
+        "\"",
+        "\\",
+        "\\n",
+        "\\'",
+        "\\/",
+        "\\x41",
+        "\\u00e9",
+        "\\\n",
+        "&a ",
+        "*a",
+        "!!str ",
+        "!t ",
+        "|",
+        ">",
+        "|-\n",
+        "---",
+        "---\n",
+        "...",
+        "...\n",
+        "%YAML 1.1\n",
+        "a",
+        "key",
+        "value",
+        "true",
+        "0x1F",
+        "1_000",
+        "é",
+        "日本",
+        "\u{2028}",
+        "\u{85}",
+        "\u{feff}",
+        "\u{a0}",
+        "\0",
+        "@",
+        "`",
+        "%",
+        "x:y",
+        "http://a/b",
+        "a: b\n",
+        "  c: d\n",
+        "- e\n",
+        "k: 'v'\n",
+        "k: \"v\"\n",
+        "{a: b}",
+        "[a, b]",
     ])
 }
 
