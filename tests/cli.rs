@@ -589,3 +589,48 @@ fn base_mode_errors_exit_2() {
     let o = run(g.path(), &["check", "--base", "HEAD", "a.yaml"]);
     assert_eq!(code(&o), 2, "--base needs a directory");
 }
+
+#[test]
+fn sample_repo_flags_every_attack_and_nothing_in_the_compliant_files() {
+    // The README's first command: the bundled sample must show each attack
+    // it advertises and must not flag the manifests it calls compliant.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = run(root, &["check", "rules/sample-repo", "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    let errors = |file: &str| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["file"] == file && f["severity"] != "notice")
+            .map(|f| format!("{}:{} {}", f["line"], f["rule"], f["message"]))
+            .collect()
+    };
+    for clean in [
+        "production/payments-api/deployment.yaml",
+        "production/payments-api/config.yaml",
+        "argocd/appprojects/team-payments.yaml",
+        "argocd/appprojects/platform.yaml",
+        "argocd/applications/payments-api.yaml",
+        "platform/argocd/argocd-cm.yaml",
+        "platform/argocd/argocd-rbac-cm.yaml",
+        "kyverno/policies/block-privileged-from-gitops.yaml",
+        "monitoring/argocd-drift-alerts.yaml",
+    ] {
+        assert!(errors(clean).is_empty(), "{clean}: {:?}", errors(clean));
+    }
+    for (file, rule) in [
+        ("production/debug-pod.yaml", "host-namespaces"),
+        ("production/debug-pod.yaml", "privileged"),
+        ("production/debug-pod.yaml", "host-path"),
+        ("production/debug-pod.yaml", "tenant-namespace"),
+        ("production/escalate.yaml", "rbac-escalation"),
+        ("production/db-credentials.yaml", "plaintext-secret"),
+    ] {
+        assert!(
+            hits(&v, rule).iter().any(|(f, _)| f == file),
+            "{file}: no `{rule}` finding"
+        );
+    }
+}

@@ -120,6 +120,38 @@ fn repository_yaml_reads_the_same() {
     assert!(cases > 150, "only {cases} cases");
 }
 
+#[test]
+fn edge_cases_read_the_same() {
+    // Each stop condition of the patched runs, at the edge where it decides.
+    for text in [
+        "a: [x:]\n",
+        "[::,",
+        "[::{a: b}: \n",
+        "{a:b, c: d}",
+        "[a:b, c:, :d]",
+        "k: v:w\n",
+        "k: v:\n",
+        "k: v: w\n",
+        "k: v#c\n",
+        "k: v #c\n",
+        "k: 'it''s'\n",
+        "k: \"a\\\"b\\tc\"\n",
+        "k: \"a\\\n  b\"\n",
+        "k: 'a\n\n  b'\n",
+        "k: é:x\n",
+        "k: a\u{feff}b\n",
+        "k: a\0b\n",
+        "k:    \t v\n",
+        "k: |\n  a: b\n",
+        "- a\n-\tb\n",
+        "   \n  # c\n k: v\n",
+        "k: v\r\nl: w\r\n",
+        "k: \"\u{2028}\"\n",
+    ] {
+        assert_same(text, text);
+    }
+}
+
 /// Pieces that steer the scanner into every patched path.
 fn piece() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
