@@ -187,6 +187,18 @@ impl TenantContext {
                 });
             }
         }
+        // Every binding's globs in one set (binding `i` becomes `bound[i]`).
+        let mut all = GlobSetBuilder::new();
+        let mut owner = Vec::new();
+        for (i, b) in config.bindings.iter().enumerate() {
+            for g in &b.paths {
+                if let Ok(m) = path_glob_parse(g) {
+                    all.add(m);
+                    owner.push(i);
+                }
+            }
+        }
+        let combined = all.build();
         let mut bound = Vec::new();
         for (index, b) in config.bindings.iter().enumerate() {
             let mut globs = GlobSetBuilder::new();
@@ -296,9 +308,12 @@ impl TenantContext {
                     }
                 }
             }
-            // Compiled here only to report bad globs per binding; matching
-            // uses the combined set built below.
-            if let Err(e) = globs.build() {
+            // Compiled here only to report bad globs per binding, and only
+            // when the combined set failed: a binding's set is a subset of
+            // it, so it builds whenever the combined one does.
+            if combined.is_err()
+                && let Err(e) = globs.build()
+            {
                 problems.push(ConfigProblem::binding(
                     Severity::Error,
                     index,
@@ -315,20 +330,9 @@ impl TenantContext {
                 source_violation,
             });
         }
-        let mut all = GlobSetBuilder::new();
-        let mut owner = Vec::new();
-        for (i, b) in bound.iter().enumerate() {
-            for g in &b.binding.paths {
-                if let Ok(m) = path_glob_parse(g) {
-                    all.add(m);
-                    owner.push(i);
-                }
-            }
-        }
-        // The per-binding sets above compiled the same globs, so this build
-        // cannot fail where they did not; an empty set fails closed (every
-        // path unbound → `unbound-path`).
-        let all_globs = all.build().unwrap_or_else(|_| GlobSet::empty());
+        // A set that does not build fails closed (every path unbound →
+        // `unbound-path`); the per-binding builds above said why.
+        let all_globs = combined.unwrap_or_else(|_| GlobSet::empty());
         (
             Self {
                 bound,

@@ -641,8 +641,22 @@ enum Step {
 }
 
 impl AliasRatio {
-    #[inline]
+    /// Counts one decode step. Nearly every step is a plain node outside
+    /// merge lists while at most 100 operations are aliased, where `check`
+    /// cannot fail: that case is a single addition.
+    #[inline(always)]
     fn step(&mut self, s: Step) -> Result<(), String> {
+        match s {
+            Step::Plain(n) if self.aliased <= 100 && self.merge_lists.is_empty() => {
+                self.decode = self.decode.saturating_add(n);
+                Ok(())
+            }
+            _ => self.step_slow(s),
+        }
+    }
+
+    #[inline(never)]
+    fn step_slow(&mut self, s: Step) -> Result<(), String> {
         if let Some(list) = self.merge_lists.last_mut() {
             match (list.current.last_mut(), s) {
                 (Some(Step::Plain(n)), Step::Plain(m)) => *n += m,
