@@ -25,6 +25,8 @@
 //! [`TenantContext::new`] as [`ConfigProblem`]s rather than as findings on
 //! manifests: they are about the config, and they must fail the check.
 
+use std::sync::Mutex;
+
 use globset::{GlobSet, GlobSetBuilder};
 
 use super::appproject::{AppProject, DestinationMatcher, ResourceItem, default_project};
@@ -120,6 +122,9 @@ pub struct TenantContext {
     /// glob `i`.
     all_globs: GlobSet,
     owner: Vec<usize>,
+    /// The last path looked up in `all_globs` and its binding: the rules
+    /// ask several times per object, and objects arrive file by file.
+    last_lookup: Mutex<Option<(String, Option<usize>)>>,
     kinds: KindTable,
     kustomizations: Kustomizations,
 }
@@ -338,6 +343,7 @@ impl TenantContext {
                 bound,
                 all_globs,
                 owner,
+                last_lookup: Mutex::new(None),
                 kinds,
                 kustomizations,
             },
@@ -351,14 +357,27 @@ impl TenantContext {
     }
 
     fn bound_for(&self, path: &str) -> Option<&Bound> {
-        // First binding (in config order) with a matching path glob.
-        let first = self
-            .all_globs
+        let first = match self.last_lookup.lock() {
+            Ok(mut last) => match &*last {
+                Some((p, first)) if p == path => *first,
+                _ => {
+                    let first = self.first_binding(path);
+                    *last = Some((path.to_owned(), first));
+                    first
+                }
+            },
+            Err(_) => self.first_binding(path),
+        };
+        self.bound.get(first?)
+    }
+
+    /// Index of the first binding (in config order) with a matching path glob.
+    fn first_binding(&self, path: &str) -> Option<usize> {
+        self.all_globs
             .matches(path)
             .into_iter()
             .map(|i| self.owner[i])
-            .min()?;
-        self.bound.get(first)
+            .min()
     }
 
     /// The repository's kustomizations (as given to [`TenantContext::new`]).
