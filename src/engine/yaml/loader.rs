@@ -369,6 +369,14 @@ fn check_source(
 
 /// The text after a node's properties (tag, anchor) and blanks.
 fn skip_properties(mut r: &str) -> &str {
+    // Most collections start right at their first key or item: nothing to
+    // skip (the loop below would leave such a text unchanged).
+    if r.chars()
+        .next()
+        .is_some_and(|c| !c.is_whitespace() && c != '!' && c != '&')
+    {
+        return r;
+    }
     for _ in 0..2 {
         r = r.trim_start();
         if r.starts_with(['!', '&']) {
