@@ -25,6 +25,8 @@
 //! [`TenantContext::new`] as [`ConfigProblem`]s rather than as findings on
 //! manifests: they are about the config, and they must fail the check.
 
+use std::sync::Mutex;
+
 use globset::{GlobSet, GlobSetBuilder};
 
 use super::appproject::{AppProject, DestinationMatcher, ResourceItem, default_project};
@@ -120,6 +122,9 @@ pub struct TenantContext {
     /// glob `i`.
     all_globs: GlobSet,
     owner: Vec<usize>,
+    /// The last path looked up in `all_globs` and its binding: the rules
+    /// ask several times per object, and objects arrive file by file.
+    last_lookup: Mutex<Option<(String, Option<usize>)>>,
     kinds: KindTable,
     kustomizations: Kustomizations,
 }
@@ -187,6 +192,18 @@ impl TenantContext {
                 });
             }
         }
+        // Every binding's globs in one set (binding `i` becomes `bound[i]`).
+        let mut all = GlobSetBuilder::new();
+        let mut owner = Vec::new();
+        for (i, b) in config.bindings.iter().enumerate() {
+            for g in &b.paths {
+                if let Ok(m) = path_glob_parse(g) {
+                    all.add(m);
+                    owner.push(i);
+                }
+            }
+        }
+        let combined = all.build();
         let mut bound = Vec::new();
         for (index, b) in config.bindings.iter().enumerate() {
             let mut globs = GlobSetBuilder::new();
@@ -296,9 +313,12 @@ impl TenantContext {
                     }
                 }
             }
-            // Compiled here only to report bad globs per binding; matching
-            // uses the combined set built below.
-            if let Err(e) = globs.build() {
+            // Compiled here only to report bad globs per binding, and only
+            // when the combined set failed: a binding's set is a subset of
+            // it, so it builds whenever the combined one does.
+            if combined.is_err()
+                && let Err(e) = globs.build()
+            {
                 problems.push(ConfigProblem::binding(
                     Severity::Error,
                     index,
@@ -315,25 +335,15 @@ impl TenantContext {
                 source_violation,
             });
         }
-        let mut all = GlobSetBuilder::new();
-        let mut owner = Vec::new();
-        for (i, b) in bound.iter().enumerate() {
-            for g in &b.binding.paths {
-                if let Ok(m) = path_glob_parse(g) {
-                    all.add(m);
-                    owner.push(i);
-                }
-            }
-        }
-        // The per-binding sets above compiled the same globs, so this build
-        // cannot fail where they did not; an empty set fails closed (every
-        // path unbound → `unbound-path`).
-        let all_globs = all.build().unwrap_or_else(|_| GlobSet::empty());
+        // A set that does not build fails closed (every path unbound →
+        // `unbound-path`); the per-binding builds above said why.
+        let all_globs = combined.unwrap_or_else(|_| GlobSet::empty());
         (
             Self {
                 bound,
                 all_globs,
                 owner,
+                last_lookup: Mutex::new(None),
                 kinds,
                 kustomizations,
             },
@@ -347,14 +357,27 @@ impl TenantContext {
     }
 
     fn bound_for(&self, path: &str) -> Option<&Bound> {
-        // First binding (in config order) with a matching path glob.
-        let first = self
-            .all_globs
+        let first = match self.last_lookup.lock() {
+            Ok(mut last) => match &*last {
+                Some((p, first)) if p == path => *first,
+                _ => {
+                    let first = self.first_binding(path);
+                    *last = Some((path.to_owned(), first));
+                    first
+                }
+            },
+            Err(_) => self.first_binding(path),
+        };
+        self.bound.get(first?)
+    }
+
+    /// Index of the first binding (in config order) with a matching path glob.
+    fn first_binding(&self, path: &str) -> Option<usize> {
+        self.all_globs
             .matches(path)
             .into_iter()
             .map(|i| self.owner[i])
-            .min()?;
-        self.bound.get(first)
+            .min()
     }
 
     /// The repository's kustomizations (as given to [`TenantContext::new`]).

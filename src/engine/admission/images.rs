@@ -62,22 +62,68 @@ pub enum ImageRefError {
     TooLong,
 }
 
+/// The parts of the reference grammar: name, tag and digest.
+fn grammar_parts() -> (String, &'static str, &'static str) {
+    let alnum = "[a-z0-9]+";
+    let sep = "(?:[._]|__|[-]+)";
+    let path_component = format!("{alnum}(?:{sep}{alnum})*");
+    let domain_component = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+    let domain_name = format!("{domain_component}(?:\\.{domain_component})*");
+    let host = format!("(?:{domain_name}|\\[[a-fA-F0-9:]+\\])");
+    let domain = format!("{host}(?::[0-9]+)?");
+    let name = format!("(?:{domain}/)?{path_component}(?:/{path_component})*");
+    let tag = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"; // Go's \w is ASCII-only
+    let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+    (name, tag, digest)
+}
+
+/// The whole reference grammar in one regex, `^(name)(?::(tag))?(?:@(digest))?$`.
+/// [`parse_image`] matches the parts separately (see [`split_reference`]);
+/// the tests check that both agree.
+#[cfg(test)]
 fn reference_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        let alnum = "[a-z0-9]+";
-        let sep = "(?:[._]|__|[-]+)";
-        let path_component = format!("{alnum}(?:{sep}{alnum})*");
-        let domain_component = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-        let domain_name = format!("{domain_component}(?:\\.{domain_component})*");
-        let host = format!("(?:{domain_name}|\\[[a-fA-F0-9:]+\\])");
-        let domain = format!("{host}(?::[0-9]+)?");
-        let name = format!("(?:{domain}/)?{path_component}(?:/{path_component})*");
-        let tag = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"; // Go's \w is ASCII-only
-        let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+        let (name, tag, digest) = grammar_parts();
         Regex::new(&format!("^({name})(?::({tag}))?(?:@({digest}))?$"))
             .expect("reference grammar compiles")
     })
+}
+
+/// Anchored regexes for the name, tag and digest.
+fn part_regexes() -> &'static [Regex; 3] {
+    static RE: OnceLock<[Regex; 3]> = OnceLock::new();
+    RE.get_or_init(|| {
+        let (name, tag, digest) = grammar_parts();
+        [name.as_str(), tag, digest]
+            .map(|p| Regex::new(&format!("^(?:{p})$")).expect("reference grammar compiles"))
+    })
+}
+
+/// Splits a reference into name, tag and digest where the grammar can only
+/// split it, then checks each part on its own: a match test is several
+/// times cheaper than the capture search the combined regex needs.
+///
+/// Why the split is the grammar's: only the digest follows `@`, and no
+/// part contains `@`, so the digest is everything after the first `@`.
+/// Before it, a tag is preceded by a `:` and contains neither `:` nor
+/// `/`, while every `:` inside the name (a port, an IPv6 address) belongs
+/// to the domain, which is always followed by `/`. So a tag is present
+/// exactly when the last `:` has no `/` after it, and starts there.
+fn split_reference(image: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    let (name, tag) = match rest.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n, Some(t)),
+        _ => (rest, None),
+    };
+    let [name_re, tag_re, digest_re] = part_regexes();
+    let ok = name_re.is_match(name)
+        && tag.is_none_or(|t| tag_re.is_match(t))
+        && digest.is_none_or(|d| digest_re.is_match(d));
+    ok.then_some((name, tag, digest))
 }
 
 /// Parses an image reference and normalises it as the runtime does.
@@ -85,10 +131,7 @@ pub fn parse_image(image: &str) -> Result<ImageRef, ImageRefError> {
     if image.is_empty() {
         return Err(ImageRefError::Empty);
     }
-    let caps = reference_regex()
-        .captures(image)
-        .ok_or(ImageRefError::Invalid)?;
-    let name = &caps[1];
+    let (name, tag, digest) = split_reference(image).ok_or(ImageRefError::Invalid)?;
     if name.len() > 255 {
         return Err(ImageRefError::TooLong);
     }
@@ -112,8 +155,8 @@ pub fn parse_image(image: &str) -> Result<ImageRef, ImageRefError> {
     Ok(ImageRef {
         domain,
         path,
-        tag: caps.get(2).map(|m| m.as_str().to_owned()),
-        digest: caps.get(3).map(|m| m.as_str().to_owned()),
+        tag: tag.map(str::to_owned),
+        digest: digest.map(str::to_owned),
     })
 }
 
@@ -172,14 +215,17 @@ pub fn check_with(obj: &Object, cfg: &ImagesConfig, table: &PodTemplateTable) ->
     }
     for pod in pod_templates_with(obj, table).pods {
         for c in pod.containers().0 {
-            let who = format!("container {:?}: {}.image", c.name, c.path);
+            // Message parts are only formatted for a finding: most images
+            // produce none.
+            let who = || format!("container {:?}: {}.image", c.name, c.path);
             let push = |out: &mut Vec<Violation>, rule: &str, line: u32, msg: String| {
                 out.push(Violation::new(rule, line, msg).in_container(c.name.clone()));
             };
             let Some(entry) = c.node.entry("image").filter(|e| !e.value.is_null()) else {
                 if cfg.forbid_latest {
                     let msg = format!(
-                        "{who} is not set; the API server rejects a container without an image"
+                        "{who} is not set; the API server rejects a container without an image",
+                        who = who()
                     );
                     push(&mut out, IMAGE_TAG, c.line, msg);
                 }
@@ -189,7 +235,8 @@ pub fn check_with(obj: &Object, cfg: &ImagesConfig, table: &PodTemplateTable) ->
             let Value::Str(image) = &entry.value.value else {
                 let msg = format!(
                     "{who} is a {}, not a string; the API server rejects it",
-                    entry.value.type_name()
+                    entry.value.type_name(),
+                    who = who()
                 );
                 for (on, rule) in [
                     (cfg.forbid_latest, IMAGE_TAG),
@@ -201,15 +248,21 @@ pub fn check_with(obj: &Object, cfg: &ImagesConfig, table: &PodTemplateTable) ->
                 }
                 continue;
             };
-            let shown = if image.chars().count() > 120 {
-                format!("{:?}…", image.chars().take(120).collect::<String>())
-            } else {
-                format!("{image:?}")
+            let shown = || {
+                if image.chars().count() > 120 {
+                    format!("{:?}…", image.chars().take(120).collect::<String>())
+                } else {
+                    format!("{image:?}")
+                }
             };
             let parsed = match parse_image(image) {
                 Ok(p) => p,
                 Err(e) => {
-                    let msg = format!("{who} {shown} {e}; the container runtime cannot pull it");
+                    let msg = format!(
+                        "{who} {shown} {e}; the container runtime cannot pull it",
+                        who = who(),
+                        shown = shown()
+                    );
                     for (on, rule) in [
                         (cfg.forbid_latest, IMAGE_TAG),
                         (!cfg.registries.is_empty(), IMAGE_REGISTRY),
@@ -230,7 +283,9 @@ pub fn check_with(obj: &Object, cfg: &ImagesConfig, table: &PodTemplateTable) ->
                         IMAGE_TAG,
                         line,
                         format!(
-                            "{who} {shown} uses the mutable tag latest; pin a version tag or a digest"
+                            "{who} {shown} uses the mutable tag latest; pin a version tag or a digest",
+                            who = who(),
+                            shown = shown()
                         ),
                     ),
                     None => push(
@@ -238,7 +293,9 @@ pub fn check_with(obj: &Object, cfg: &ImagesConfig, table: &PodTemplateTable) ->
                         IMAGE_TAG,
                         line,
                         format!(
-                            "{who} {shown} has no tag, so the runtime pulls latest; pin a version tag or a digest"
+                            "{who} {shown} has no tag, so the runtime pulls latest; pin a version tag or a digest",
+                            who = who(),
+                            shown = shown()
                         ),
                     ),
                     Some(_) => {}
@@ -252,7 +309,9 @@ pub fn check_with(obj: &Object, cfg: &ImagesConfig, table: &PodTemplateTable) ->
                     format!(
                         "{who} {shown} resolves to {}, which is not under an allowed registry ({})",
                         parsed.name(),
-                        cfg.registries.join(", ")
+                        cfg.registries.join(", "),
+                        who = who(),
+                        shown = shown()
                     ),
                 );
             }
@@ -264,6 +323,73 @@ pub fn check_with(obj: &Object, cfg: &ImagesConfig, table: &PodTemplateTable) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The split matcher in `parse_image` must accept exactly what the
+    /// combined grammar accepts, with the same name, tag and digest.
+    #[test]
+    fn split_matches_the_combined_grammar() {
+        let hex = "0123456789abcdef0123456789abcdef";
+        let mut samples: Vec<String> = [
+            "",
+            ":",
+            "@",
+            "a",
+            "a:",
+            ":a",
+            "a:b",
+            "a:b:c",
+            "a/b:c",
+            "a/b:c/d",
+            "a:b/c",
+            "localhost:5000/a",
+            "localhost:5000/a:t",
+            "localhost:5000",
+            "host:port/a",
+            "[::1]:5000/a",
+            "[::1]/a:t",
+            "[::1]",
+            "[::1]:a",
+            "A/b",
+            "a/B",
+            "a__b",
+            "a---b",
+            "a..b",
+            "a._b",
+            "-a",
+            "a-",
+            "a@b@c",
+            "a:@",
+            "a@",
+            "Ex.Com/a:v1.2-3_x",
+            "a:latest",
+            "a:_x",
+            "a:.x",
+            "registry.example.com:443/team/app:v1",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for base in ["a", "a:t", "h.io:1/a/b:t", "[fe80::1]:5/x", "a:t/u"] {
+            samples.push(format!("{base}@sha256:{hex}"));
+            samples.push(format!("{base}@sha256:{hex}@x"));
+            samples.push(format!("{base}@sha256+x.y:{hex}"));
+            samples.push(format!("{base}@sha256:{}", &hex[..31]));
+            samples.push(format!("{base}@:{hex}"));
+        }
+        samples.push(format!("a:{}", "t".repeat(128)));
+        samples.push(format!("a:{}", "t".repeat(129)));
+        for s in &samples {
+            let combined = reference_regex().captures(s).map(|c| {
+                (
+                    c.get(1).map(|m| m.as_str()),
+                    c.get(2).map(|m| m.as_str()),
+                    c.get(3).map(|m| m.as_str()),
+                )
+            });
+            let split = split_reference(s).map(|(n, t, d)| (Some(n), t, d));
+            assert_eq!(split, combined, "{s:?}");
+        }
+    }
     use crate::engine::object::load_objects;
     use crate::engine::yaml::Limits;
 

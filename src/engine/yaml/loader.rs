@@ -20,7 +20,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
 use super::Limits;
 use super::node::{Entry, Node, Span, Value};
-use super::scalar::{ScalarTag, key_string, resolve_plain, resolve_tagged};
+use super::scalar::{ScalarTag, key_string, resolve_plain_cow, resolve_tagged};
 
 /// Why a file could not be read, and where.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -73,7 +73,11 @@ pub fn load_documents(text: &str, limits: &Limits) -> Loaded {
             ),
         });
     }
-    if let Some(e) = check_printable(text) {
+    // Nearly every manifest is plain ASCII: then there is nothing for
+    // `check_printable` to find, no byte order mark, and no character
+    // index to map, all decided by this one pass.
+    let simple = plain_ascii(text);
+    if !simple && let Some(e) = check_printable(text) {
         return fail(e);
     }
     if let Some(e) = check_leading_document_end(text) {
@@ -82,7 +86,7 @@ pub fn load_documents(text: &str, limits: &Limits) -> Loaded {
     let body = text
         .strip_prefix('\u{feff}')
         .map_or(0, |_| '\u{feff}'.len_utf8());
-    let inner_bom = text[body..].contains('\u{feff}');
+    let inner_bom = !simple && text[body..].contains('\u{feff}');
     let mut owned: Option<String> = inner_bom.then(|| {
         let mut s = String::with_capacity(text.len());
         s.push_str(&text[..body]);
@@ -98,7 +102,9 @@ pub fn load_documents(text: &str, limits: &Limits) -> Loaded {
     loop {
         let cur = owned.as_deref().unwrap_or(text);
         work += cur.len();
-        let (loaded, repair) = parse(cur, limits, inner_bom);
+        // A repair may change the text, so only the original keeps `simple`.
+        let ascii = (owned.is_none() && simple).then_some(true);
+        let (loaded, repair) = parse(cur, limits, inner_bom, ascii);
         match repair {
             Some((range, with))
                 if repairs < MAX_REPAIRS && work + cur.len() <= REPAIR_BUDGET_BYTES =>
@@ -113,6 +119,15 @@ pub fn load_documents(text: &str, limits: &Limits) -> Loaded {
     }
 }
 
+/// True when every byte is printable ASCII, tab, LF or CR. Checked in
+/// blocks without early exit so that the compiler can vectorise it.
+fn plain_ascii(text: &str) -> bool {
+    let good = |b: u8| (0x20..0x7f).contains(&b) | (b == b'\t') | (b == b'\n') | (b == b'\r');
+    text.as_bytes()
+        .chunks(64)
+        .all(|block| block.iter().fold(true, |ok, &b| ok & good(b)))
+}
+
 /// go-yaml's reader refuses characters outside YAML's printable set before
 /// it parses anything (saphyr lets most of them through).
 fn check_printable(text: &str) -> Option<LoadError> {
@@ -120,12 +135,6 @@ fn check_printable(text: &str) -> Option<LoadError> {
         matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
             || c >= '\u{10000}'
     };
-    if text
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
-    {
-        return None;
-    }
     let (mut line, mut col) = (1u32, 1u32);
     for c in text.chars() {
         if !ok(c) {
@@ -179,10 +188,11 @@ struct Source<'t> {
 }
 
 impl<'t> Source<'t> {
-    fn new(text: &'t str) -> Self {
+    /// `ascii`: whether `text` is known to be ASCII (else it is checked).
+    fn new(text: &'t str, ascii: Option<bool>) -> Self {
         Self {
             text,
-            ascii: text.is_ascii(),
+            ascii: ascii.unwrap_or_else(|| text.is_ascii()),
             chars: 0,
             bytes: 0,
         }
@@ -217,9 +227,10 @@ fn parse(
     text: &str,
     limits: &Limits,
     restore_bom: bool,
+    ascii: Option<bool>,
 ) -> (Loaded, Option<(std::ops::Range<usize>, &'static str)>) {
     let mut out = Loaded::default();
-    let mut src = Source::new(text);
+    let mut src = Source::new(text, ascii);
     let mut b = Builder::new(limits, restore_bom);
     let mut parser = Parser::new_from_str(text);
     let mut documents_started = 0usize;
@@ -358,6 +369,14 @@ fn check_source(
 
 /// The text after a node's properties (tag, anchor) and blanks.
 fn skip_properties(mut r: &str) -> &str {
+    // Most collections start right at their first key or item: nothing to
+    // skip (the loop below would leave such a text unchanged).
+    if r.chars()
+        .next()
+        .is_some_and(|c| !c.is_whitespace() && c != '!' && c != '&')
+    {
+        return r;
+    }
     for _ in 0..2 {
         r = r.trim_start();
         if r.starts_with(['!', '&']) {
@@ -462,7 +481,9 @@ fn repair_for(
 struct MapFrame {
     entries: Vec<Entry>,
     /// Per entry: set by an explicit key (true) or by a merge (false).
-    explicit: Vec<bool>,
+    /// `None` until the first merge: before it, every entry is explicit
+    /// (merges are rare, so most mappings never pay for this).
+    explicit: Option<Vec<bool>>,
     /// Key index, built once the mapping is large enough for scans to hurt.
     index: Option<HashMap<String, usize>>,
     pending: Option<PendingKey>,
@@ -495,7 +516,20 @@ impl MapFrame {
             ix.insert(entry.key.clone(), self.entries.len());
         }
         self.entries.push(entry);
-        self.explicit.push(explicit);
+        match &mut self.explicit {
+            Some(flags) => flags.push(explicit),
+            None if explicit => {}
+            None => {
+                let mut flags = vec![true; self.entries.len()];
+                flags[self.entries.len() - 1] = false;
+                self.explicit = Some(flags);
+            }
+        }
+    }
+
+    /// Was entry `i` set by an explicit key (rather than a merge)?
+    fn is_explicit(&self, i: usize) -> bool {
+        self.explicit.as_ref().is_none_or(|flags| flags[i])
     }
 
     /// An explicit `key: value`. A repeated key is ambiguous (kubectl rejects
@@ -503,7 +537,7 @@ impl MapFrame {
     /// first), so it is an error. Overriding a merged key is normal YAML.
     fn set_explicit(&mut self, key: String, key_span: Span, value: Node) -> Result<(), String> {
         match self.find(&key) {
-            Some(i) if self.explicit[i] => Err(format!(
+            Some(i) if self.is_explicit(i) => Err(format!(
                 "duplicate key `{key}` (first set on line {}); Kubernetes tools disagree on which \
                  value wins, so duplicates are rejected",
                 self.entries[i].key_span.line
@@ -514,7 +548,9 @@ impl MapFrame {
                     key_span,
                     value,
                 };
-                self.explicit[i] = true;
+                if let Some(flags) = &mut self.explicit {
+                    flags[i] = true;
+                }
                 Ok(())
             }
             None => {
@@ -539,7 +575,7 @@ impl MapFrame {
     fn merge(&mut self, entries: Vec<Entry>, at: Span) -> Result<(), String> {
         for e in entries {
             match self.find(&e.key) {
-                Some(i) if self.explicit[i] => {
+                Some(i) if self.is_explicit(i) => {
                     return Err(format!(
                         "merge key on line {} overrides `{}` set explicitly on line {}; \
                          Kubernetes' YAML reader lets the merge win, other tools the explicit \
@@ -613,7 +649,22 @@ enum Step {
 }
 
 impl AliasRatio {
+    /// Counts one decode step. Nearly every step is a plain node outside
+    /// merge lists while at most 100 operations are aliased, where `check`
+    /// cannot fail: that case is a single addition.
+    #[inline(always)]
     fn step(&mut self, s: Step) -> Result<(), String> {
+        match s {
+            Step::Plain(n) if self.aliased <= 100 && self.merge_lists.is_empty() => {
+                self.decode = self.decode.saturating_add(n);
+                Ok(())
+            }
+            _ => self.step_slow(s),
+        }
+    }
+
+    #[inline(never)]
+    fn step_slow(&mut self, s: Step) -> Result<(), String> {
         if let Some(list) = self.merge_lists.last_mut() {
             match (list.current.last_mut(), s) {
                 (Some(Step::Plain(n)), Step::Plain(m)) => *n += m,
@@ -622,6 +673,12 @@ impl AliasRatio {
             return Ok(());
         }
         match s {
+            // `check` cannot fail while at most 100 operations are aliased
+            // (the common case: no aliases at all), so skip the per-node loop.
+            Step::Plain(n) if self.aliased <= 100 => {
+                self.decode = self.decode.saturating_add(n);
+                Ok(())
+            }
             Step::Plain(n) => {
                 for _ in 0..n {
                     self.decode += 1;
@@ -783,7 +840,7 @@ impl<'l> Builder<'l> {
                 }
                 self.ratio.step(Step::Plain(1))?;
                 let value = match tag.as_deref() {
-                    None if style == ScalarStyle::Plain => resolve_plain(&text),
+                    None if style == ScalarStyle::Plain => resolve_plain_cow(text),
                     None => Value::Str(text.into_owned()),
                     Some(t) => match tag_kind(t) {
                         Some(TagKind::Scalar(st)) => resolve_tagged(st, &text)?,
@@ -817,7 +874,7 @@ impl<'l> Builder<'l> {
                 self.open(Frame::Map {
                     map: MapFrame {
                         entries: Vec::new(),
-                        explicit: Vec::new(),
+                        explicit: None,
                         index: None,
                         pending: None,
                     },
@@ -896,7 +953,7 @@ impl<'l> Builder<'l> {
     /// `cost` is its go-yaml decode cost, added to the parent's.
     fn finish(
         &mut self,
-        node: Node,
+        mut node: Node,
         anchor: usize,
         from_alias: bool,
         cost: u64,
@@ -942,7 +999,12 @@ impl<'l> Builder<'l> {
                                 "complex keys are not supported by Kubernetes".into()
                             });
                         }
-                        let Some(key) = key_string(&node.value) else {
+                        // The key node is not kept: take its text rather than copy it.
+                        let key = match &mut node.value {
+                            Value::Str(s) => Some(std::mem::take(s)),
+                            v => key_string(v),
+                        };
+                        let Some(key) = key else {
                             return Err(format!(
                                 "a {} cannot be a mapping key in Kubernetes",
                                 node.type_name()

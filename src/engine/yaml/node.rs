@@ -179,21 +179,77 @@ impl Node {
 impl Drop for Node {
     // Deep trees are bounded by `Limits::max_depth`, but drop iteratively
     // anyway so that no input can overflow the stack while being freed.
+    // Recursion is allowed for the first `FREE_RECURSION` levels (no
+    // allocation, which is the common case for manifests); anything deeper
+    // is parked on an explicit stack.
     fn drop(&mut self) {
-        let mut stack: Vec<Node> = Vec::new();
-        match &mut self.value {
-            Value::Seq(items) if !items.is_empty() => stack.append(items),
-            Value::Map(entries) if !entries.is_empty() => {
-                stack.extend(entries.drain(..).map(|e| e.value))
-            }
-            _ => return,
+        if !matches!(self.value, Value::Seq(_) | Value::Map(_)) {
+            return;
         }
-        while let Some(mut n) = stack.pop() {
-            match &mut n.value {
-                Value::Seq(items) => stack.append(items),
-                Value::Map(entries) => stack.extend(entries.drain(..).map(|e| e.value)),
-                _ => {}
+        let value = std::mem::replace(&mut self.value, Value::Null);
+        let mut deep: Vec<Value> = Vec::new();
+        free(value, 0, &mut deep);
+        while let Some(v) = deep.pop() {
+            free(v, 0, &mut deep);
+        }
+    }
+}
+
+/// Levels freed by plain recursion before [`Node`]'s drop switches to its
+/// explicit stack.
+const FREE_RECURSION: usize = 32;
+
+/// Frees `value`, recursing into nested collections up to
+/// [`FREE_RECURSION`] levels and parking deeper ones on `deep`. Every child
+/// is left as `Null` before it is dropped, so its own `Drop` does nothing.
+fn free(value: Value, depth: usize, deep: &mut Vec<Value>) {
+    let mut child = |v: &mut Value| {
+        if matches!(v, Value::Seq(_) | Value::Map(_)) {
+            let v = std::mem::replace(v, Value::Null);
+            if depth < FREE_RECURSION {
+                free(v, depth + 1, deep);
+            } else {
+                deep.push(v);
             }
         }
+    };
+    match value {
+        Value::Seq(mut items) => items.iter_mut().for_each(|n| child(&mut n.value)),
+        Value::Map(mut entries) => entries.iter_mut().for_each(|e| child(&mut e.value.value)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree far deeper than the loader allows (other code may build
+    /// nodes too) must be freed without overflowing the stack.
+    #[test]
+    fn dropping_a_very_deep_tree_does_not_overflow() {
+        let at = Span::default();
+        let mut node = Node::new(Value::Str("leaf".into()), at);
+        for i in 0..200_000 {
+            node = if i % 2 == 0 {
+                Node::new(Value::Seq(vec![node, Node::new(Value::Int(1), at)]), at)
+            } else {
+                Node::new(
+                    Value::Map(vec![Entry {
+                        key: "k".into(),
+                        key_span: at,
+                        value: node,
+                    }]),
+                    at,
+                )
+            };
+        }
+        // Run on a small stack so that recursion per level would fail.
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || drop(node))
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

@@ -20,6 +20,8 @@
 //! Quoted scalars are strings unless a tag says otherwise; `!!binary` is
 //! base64-decoded into a string.
 
+use std::borrow::Cow;
+
 use super::node::Value;
 
 /// The resolvable core tags (`!!str`, `!!int`, …) a scalar may carry.
@@ -248,39 +250,46 @@ fn go_parse_uint_radix(s: &str, radix: u32) -> Option<u64> {
 
 /// Resolves an untagged plain scalar as go-yaml v2 does.
 pub fn resolve_plain(s: &str) -> Value {
+    resolve_plain_cow(Cow::Borrowed(s))
+}
+
+/// [`resolve_plain`] for a text the caller may already own: a string result
+/// reuses it instead of copying (the parser hands most scalars over owned).
+pub(crate) fn resolve_plain_cow(text: Cow<'_, str>) -> Value {
+    let s: &str = &text;
     let hint = s.as_bytes().first().copied();
-    match hint {
-        None => Value::Null,
+    let v = match hint {
+        None => Some(Value::Null),
         Some(b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~') => {
-            table(s).unwrap_or_else(|| Value::Str(s.to_owned()))
+            table(s)
         }
-        Some(b'.') => table(s)
-            .or_else(|| go_parse_float(s).map(Value::Float))
-            .unwrap_or_else(|| Value::Str(s.to_owned())),
-        Some(b'+' | b'-' | b'0'..=b'9') => {
-            if let Some(v) = table(s) {
-                // "+.inf", "-.inf"
-                return v;
-            }
-            resolve_number(s).unwrap_or_else(|| Value::Str(s.to_owned()))
-        }
-        _ => Value::Str(s.to_owned()),
-    }
+        Some(b'.') => table(s).or_else(|| go_parse_float(s).map(Value::Float)),
+        // `table` covers "+.inf" and "-.inf".
+        Some(b'+' | b'-' | b'0'..=b'9') => table(s).or_else(|| resolve_number(s)),
+        _ => None,
+    };
+    v.unwrap_or_else(|| Value::Str(text.into_owned()))
 }
 
 fn resolve_number(s: &str) -> Option<Value> {
-    let plain: String = s.chars().filter(|&c| c != '_').collect();
-    if let Some(i) = go_parse_int_base0(&plain) {
+    // Underscores are rare: only copy the text when there are some.
+    let plain: Cow<'_, str> = if s.contains('_') {
+        Cow::Owned(s.chars().filter(|&c| c != '_').collect())
+    } else {
+        Cow::Borrowed(s)
+    };
+    let plain: &str = &plain;
+    if let Some(i) = go_parse_int_base0(plain) {
         return Some(Value::Int(i));
     }
     // ParseUint takes no sign.
     if !plain.starts_with(['+', '-'])
-        && let Some(u) = go_parse_uint_base0(&plain)
+        && let Some(u) = go_parse_uint_base0(plain)
     {
         return Some(Value::UInt(u));
     }
-    if yaml_style_float(&plain)
-        && let Some(f) = go_parse_float(&plain)
+    if yaml_style_float(plain)
+        && let Some(f) = go_parse_float(plain)
     {
         return Some(Value::Float(f));
     }
