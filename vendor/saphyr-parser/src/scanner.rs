@@ -2325,8 +2325,10 @@ impl<'input, T: Input> Scanner<'input, T> {
         // (moving whole `Result<Token, _>` values around was a measurable cost).
         let (span, string) = self.scan_plain_scalar()?;
 
-        self.tokens
-            .push_back(Token(span, TokenType::Scalar(ScalarStyle::Plain, string.into())));
+        self.tokens.push_back(Token(
+            span,
+            TokenType::Scalar(ScalarStyle::Plain, string.into()),
+        ));
         Ok(())
     }
 
@@ -2411,7 +2413,9 @@ impl<'input, T: Input> Scanner<'input, T> {
                 let mut end = false;
                 while !end {
                     // gitops-guard patch: take a run of ASCII content in one step.
-                    let n = self.input.take_plain_ascii_run(self.flow_level > 0, &mut string);
+                    let n = self
+                        .input
+                        .take_plain_ascii_run(self.flow_level > 0, &mut string);
                     self.mark.index += n;
                     self.mark.col += n;
                     // Fill the buffer once and process all characters in the buffer until the next

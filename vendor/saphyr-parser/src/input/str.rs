@@ -355,7 +355,10 @@ impl Input for StrInput<'_> {
             .buffer
             .bytes()
             .take_while(|&c| {
-                !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0 | b'\'' | b'"' | b'\\' | 0x80..)
+                !matches!(
+                    c,
+                    b' ' | b'\t' | b'\r' | b'\n' | 0 | b'\'' | b'"' | b'\\' | 0x80..
+                )
             })
             .count();
         // All of `..i` is ASCII, so `i` is a char boundary.
