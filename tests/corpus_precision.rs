@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use gitops_guard::bench_support::{corpus_dir, load_tree, policy_for_corpus};
-use gitops_guard::engine::evaluate::evaluate_tree;
+use gitops_guard::engine::evaluate::{evaluate_tree, evaluate_tree_with};
 use gitops_guard::engine::object::load_objects;
 use gitops_guard::engine::yaml::Limits;
 
@@ -158,4 +158,36 @@ fn generated_corpus_precision_and_recall() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[test]
+fn parallel_evaluation_gives_the_sequential_result() {
+    // `check` evaluates files on every available core; the findings (and
+    // their order), the counters and the notes must not depend on it.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = corpus_dir(&target, 3000).expect("generate the corpus");
+    let mut tree = load_tree(&dir).expect("read the corpus");
+    // Unreadable YAML in the middle of the tree takes the error path too.
+    let mid = tree.files.len() / 2;
+    tree.files[mid].text.push_str("\n---\nkind: [broken\n");
+    let policy = policy_for_corpus(&dir);
+    let bytes: usize = tree.files.iter().map(|f| f.text.len()).sum();
+    assert!(
+        bytes > 2 << 20,
+        "corpus too small ({bytes} bytes) to take the parallel path"
+    );
+    let one = evaluate_tree_with(&policy, &tree, 1);
+    assert!(
+        one.findings
+            .iter()
+            .any(|f| f.rule.as_str() == "invalid-manifest")
+    );
+    for threads in [2, 3, 8] {
+        let many = evaluate_tree_with(&policy, &tree, threads);
+        assert_eq!(many.stats, one.stats, "{threads} threads");
+        assert_eq!(many.notes, one.notes, "{threads} threads");
+        assert_eq!(many.findings, one.findings, "{threads} threads");
+    }
 }

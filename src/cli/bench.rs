@@ -1,4 +1,4 @@
-//! `gitops-guard bench [DIR] [--objects N] [--runs R]`: times the engine on a
+//! `gitops-guard bench [DIR] [--objects N] [--runs R] [--threads T]`: times the engine on a
 //! generated GitOps repository (or DIR) and reports objects/s, MB/s and the
 //! process's peak resident memory. Run it pinned to one core
 //! (`taskset -c 0`) to reproduce the published numbers.
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::EXIT_USAGE;
 use crate::bench_support::{corpus_dir, load_tree, policy_for_corpus};
-use crate::engine::evaluate::evaluate_tree;
+use crate::engine::evaluate::evaluate_tree_with;
 
 /// Peak resident set size of this process in KiB (`VmHWM`), Linux only.
 fn peak_rss_kib() -> Option<u64> {
@@ -19,7 +19,7 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 /// Runs the benchmark.
-pub fn run(dir: Option<PathBuf>, objects: usize, runs: usize) -> ExitCode {
+pub fn run(dir: Option<PathBuf>, objects: usize, runs: usize, threads: usize) -> ExitCode {
     let dir = match dir {
         Some(d) => d,
         None => {
@@ -49,7 +49,7 @@ pub fn run(dir: Option<PathBuf>, objects: usize, runs: usize) -> ExitCode {
     let mut last = None;
     for _ in 0..runs.max(1) {
         let t = Instant::now();
-        let ev = evaluate_tree(&policy, &tree);
+        let ev = evaluate_tree_with(&policy, &tree, threads.max(1));
         let d = t.elapsed();
         best = best.min(d);
         total += d;
@@ -71,7 +71,9 @@ pub fn run(dir: Option<PathBuf>, objects: usize, runs: usize) -> ExitCode {
         read_time.as_secs_f64()
     );
     println!(
-        "evaluate: best {:.3} s, mean {:.3} s over {} runs; {:.0} objects/s, {:.1} MB/s; {} findings",
+        "evaluate ({} thread{}): best {:.3} s, mean {:.3} s over {} runs; {:.0} objects/s, {:.1} MB/s; {} findings",
+        threads.max(1),
+        if threads > 1 { "s" } else { "" },
         secs,
         total.as_secs_f64() / runs.max(1) as f64,
         runs.max(1),

@@ -13,7 +13,7 @@ use super::select::{Selection, may_hold_crd};
 use super::walk::{FileRead, Problem, read_text, resolve_in_tree, walk};
 use super::{CheckArgs, Format};
 use crate::engine::config::Config;
-use crate::engine::evaluate::{Evaluation, evaluate_tree};
+use crate::engine::evaluate::{Evaluation, evaluate_tree_with};
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{PolicyInputs, SourceFile, TreeInput};
@@ -91,6 +91,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(u8::try_from(exit_status(&ev.findings)).unwrap_or(1))
+}
+
+/// Threads for evaluating a tree: the cores this process may use (which
+/// honours `taskset` and cgroup CPU limits), at most 8.
+fn eval_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set to a
@@ -322,7 +328,7 @@ fn evaluate_dir(root: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Resu
         repo: repo.clone(),
         today,
     };
-    let mut evaluation = evaluate_tree(&policy, &TreeInput { files });
+    let mut evaluation = evaluate_tree_with(&policy, &TreeInput { files }, eval_threads());
     evaluation.findings.extend(cli_findings);
     evaluation.notes.extend(notes);
     sort_findings(&mut evaluation.findings);
@@ -386,7 +392,7 @@ fn evaluate_file(path: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Res
         repo: repo.clone(),
         today,
     };
-    let mut evaluation = evaluate_tree(&policy, &TreeInput { files });
+    let mut evaluation = evaluate_tree_with(&policy, &TreeInput { files }, eval_threads());
     evaluation.findings.extend(cli_findings);
     sort_findings(&mut evaluation.findings);
     // Repository-relative SARIF path: the work tree prefix of `dir` (the

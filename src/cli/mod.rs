@@ -55,6 +55,10 @@ pub enum Command {
         /// Timed runs (the best is reported).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Threads (1 measures the engine on one core; `check` uses every
+        /// available core).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Evaluate one pull request through the GitHub API.
     #[command(name = "check-pr")]
@@ -173,7 +177,12 @@ pub fn main() -> ExitCode {
         },
         Command::Serve => app::serve(),
         Command::Deliveries(args) => crate::deliveries_cli::main(&args),
-        Command::Bench { dir, objects, runs } => bench::run(dir, objects, runs),
+        Command::Bench {
+            dir,
+            objects,
+            runs,
+            threads,
+        } => bench::run(dir, objects, runs, threads),
         Command::CheckPr { target } => match parse_pr(&target) {
             Some((repo, number)) => app::check_pr(repo, number),
             None => {

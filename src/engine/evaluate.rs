@@ -413,6 +413,14 @@ fn select<'f>(
 
 /// Evaluates every manifest in a tree.
 pub fn evaluate_tree(policy: &PolicyInputs, tree: &TreeInput) -> Evaluation {
+    evaluate_tree_with(policy, tree, 1)
+}
+
+/// [`evaluate_tree`] on up to `threads` threads. Files are independent once
+/// the context (projects, policies, CRDs) is built, so they are evaluated in
+/// parallel and their findings joined in file order: the result is the same
+/// as the sequential run's, whatever the thread count.
+pub fn evaluate_tree_with(policy: &PolicyInputs, tree: &TreeInput, threads: usize) -> Evaluation {
     let limits = Limits::default();
     let mut ev = Evaluation::default();
     let mut pending = Vec::new();
@@ -420,8 +428,78 @@ pub fn evaluate_tree(policy: &PolicyInputs, tree: &TreeInput) -> Evaluation {
     let files = select(policy, tree.files.iter(), &mut early);
     let ctx = build_context(policy, &files, &limits, &mut early);
     pending.extend(early.into_iter().map(|f| (f, None)));
-    evaluate_files(&ctx, &files, &limits, &mut ev, &mut pending);
+    evaluate_files_on(&ctx, &files, &limits, threads, &mut ev, &mut pending);
     finish(policy, ev, pending, true)
+}
+
+/// Findings of one file batch, with the stats it adds.
+type BatchResult = (Stats, Vec<(Finding, Option<String>)>);
+
+/// [`evaluate_files`] on up to `threads` scoped threads. The files are cut
+/// into contiguous batches of similar byte size (several per thread, so one
+/// large file does not leave the other threads idle); threads take the next
+/// batch from a shared counter, and the batches' results are joined in
+/// order.
+fn evaluate_files_on(
+    ctx: &Context<'_>,
+    files: &[&SourceFile],
+    limits: &Limits,
+    threads: usize,
+    ev: &mut Evaluation,
+    pending: &mut Vec<(Finding, Option<String>)>,
+) {
+    /// Below this much text a second thread costs more than it saves.
+    const MIN_PARALLEL_BYTES: usize = 1 << 20;
+    let total: usize = files.iter().map(|f| f.text.len()).sum();
+    let threads = threads.min(files.len()).max(1);
+    if threads == 1 || total < MIN_PARALLEL_BYTES {
+        evaluate_files(ctx, files, limits, ev, pending);
+        return;
+    }
+    let target = total.div_ceil(threads * 8).max(1);
+    let mut batches: Vec<&[&SourceFile]> = Vec::new();
+    let (mut start, mut acc) = (0, 0);
+    for (i, f) in files.iter().enumerate() {
+        acc += f.text.len();
+        if acc >= target {
+            batches.push(&files[start..=i]);
+            (start, acc) = (i + 1, 0);
+        }
+    }
+    if start < files.len() {
+        batches.push(&files[start..]);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, BatchResult)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(batch) = batches.get(i) else {
+                            break out;
+                        };
+                        let mut part = Evaluation::default();
+                        let mut found = Vec::new();
+                        evaluate_files(ctx, batch, limits, &mut part, &mut found);
+                        out.push((i, (part.stats, found)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    for (_, (stats, found)) in done {
+        ev.stats.files += stats.files;
+        ev.stats.objects += stats.objects;
+        ev.stats.bytes += stats.bytes;
+        pending.extend(found);
+    }
 }
 
 /// Evaluates a change (a PR, or `check --base REV`): every object in added,
