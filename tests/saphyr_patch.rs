@@ -14,42 +14,35 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
-/// The event stream (events and spans) and the error, if any, as text.
-fn patched(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut p = saphyr_parser::Parser::new_from_str(text);
-    while let Some(ev) = p.next_event() {
-        match ev {
-            Ok((e, span)) => out.push(format!("{e:?} {span:?}")),
-            Err(e) => {
-                out.push(format!("error {:?} {}", e.marker(), e.info()));
+/// The event stream (events and spans) and the error, if any, as text, from
+/// one parser crate (the two crates have the same API but distinct types).
+macro_rules! events {
+    ($krate:ident, $text:expr) => {{
+        let mut out = Vec::new();
+        let mut p = $krate::Parser::new_from_str($text);
+        while let Some(ev) = p.next_event() {
+            match ev {
+                Ok((e, span)) => out.push(format!("{e:?} {span:?}")),
+                Err(e) => {
+                    out.push(format!("error {:?} {}", e.marker(), e.info()));
+                    break;
+                }
+            }
+            // Bound the stream for pathological generated inputs.
+            if out.len() > 100_000 {
                 break;
             }
         }
-        // Bound the stream for pathological generated inputs.
-        if out.len() > 100_000 {
-            break;
-        }
-    }
-    out
+        out
+    }};
+}
+
+fn patched(text: &str) -> Vec<String> {
+    events!(saphyr_parser, text)
 }
 
 fn upstream(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut p = saphyr_parser_upstream::Parser::new_from_str(text);
-    while let Some(ev) = p.next_event() {
-        match ev {
-            Ok((e, span)) => out.push(format!("{e:?} {span:?}")),
-            Err(e) => {
-                out.push(format!("error {:?} {}", e.marker(), e.info()));
-                break;
-            }
-        }
-        if out.len() > 100_000 {
-            break;
-        }
-    }
-    out
+    events!(saphyr_parser_upstream, text)
 }
 
 fn assert_same(name: &str, text: &str) {
