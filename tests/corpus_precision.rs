@@ -4,7 +4,7 @@
 //! get no finding at all.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gitops_guard::bench_support::{corpus_dir, load_tree, policy_for_corpus};
 use gitops_guard::engine::evaluate::{evaluate_tree, evaluate_tree_with};
@@ -29,12 +29,17 @@ fn rules_for(violation: &str) -> &'static [&'static str] {
     }
 }
 
+/// The 3,000-object generated corpus (made once under the target folder).
+fn corpus_3000() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    corpus_dir(&target, 3000).expect("generate the corpus")
+}
+
 #[test]
 fn generated_corpus_precision_and_recall() {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = corpus_dir(&target, 3000).expect("generate the corpus");
+    let dir = corpus_3000();
     let tree = load_tree(&dir).expect("read the corpus");
     let policy = policy_for_corpus(&dir);
     let ev = evaluate_tree(&policy, &tree);
@@ -164,10 +169,7 @@ fn generated_corpus_precision_and_recall() {
 fn parallel_evaluation_gives_the_sequential_result() {
     // `check` evaluates files on every available core; the findings (and
     // their order), the counters and the notes must not depend on it.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = corpus_dir(&target, 3000).expect("generate the corpus");
+    let dir = corpus_3000();
     let mut tree = load_tree(&dir).expect("read the corpus");
     // Unreadable YAML in the middle of the tree takes the error path too.
     let mid = tree.files.len() / 2;

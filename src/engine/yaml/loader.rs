@@ -103,8 +103,7 @@ pub fn load_documents(text: &str, limits: &Limits) -> Loaded {
         let cur = owned.as_deref().unwrap_or(text);
         work += cur.len();
         // A repair may change the text, so only the original keeps `simple`.
-        let ascii = (owned.is_none() && simple).then_some(true);
-        let (loaded, repair) = parse(cur, limits, inner_bom, ascii);
+        let (loaded, repair) = parse(cur, limits, inner_bom, owned.is_none() && simple);
         match repair {
             Some((range, with))
                 if repairs < MAX_REPAIRS && work + cur.len() <= REPAIR_BUDGET_BYTES =>
@@ -188,11 +187,11 @@ struct Source<'t> {
 }
 
 impl<'t> Source<'t> {
-    /// `ascii`: whether `text` is known to be ASCII (else it is checked).
-    fn new(text: &'t str, ascii: Option<bool>) -> Self {
+    /// `known_ascii`: the caller already knows `text` is ASCII (else it is checked).
+    fn new(text: &'t str, known_ascii: bool) -> Self {
         Self {
             text,
-            ascii: ascii.unwrap_or_else(|| text.is_ascii()),
+            ascii: known_ascii || text.is_ascii(),
             chars: 0,
             bytes: 0,
         }
@@ -227,10 +226,10 @@ fn parse(
     text: &str,
     limits: &Limits,
     restore_bom: bool,
-    ascii: Option<bool>,
+    known_ascii: bool,
 ) -> (Loaded, Option<(std::ops::Range<usize>, &'static str)>) {
     let mut out = Loaded::default();
-    let mut src = Source::new(text, ascii);
+    let mut src = Source::new(text, known_ascii);
     let mut b = Builder::new(limits, restore_bom);
     let mut parser = Parser::new_from_str(text);
     let mut documents_started = 0usize;
@@ -672,13 +671,9 @@ impl AliasRatio {
             }
             return Ok(());
         }
+        // Outside merge lists, `step` handled plain steps while at most 100
+        // operations are aliased; from here on `check` can fail on any one.
         match s {
-            // `check` cannot fail while at most 100 operations are aliased
-            // (the common case: no aliases at all), so skip the per-node loop.
-            Step::Plain(n) if self.aliased <= 100 => {
-                self.decode = self.decode.saturating_add(n);
-                Ok(())
-            }
             Step::Plain(n) => {
                 for _ in 0..n {
                     self.decode += 1;
