@@ -1,6 +1,7 @@
-//! The baseline controls of pod-security-admission (policy version v1.37,
-//! i.e. `latest`): each function mirrors one `check_*.go`, reading every
-//! container of all three lists as PSA's `visitContainers` does.
+//! The baseline controls of pod-security-admission: each function mirrors
+//! one `check_*.go` with its versioned implementations (`cx.v` is the policy
+//! minor version), reading every container of all three lists as PSA's
+//! `visitContainers` does.
 
 use crate::engine::config::PssLevel;
 use crate::engine::yaml::{Node, Value};
@@ -29,32 +30,44 @@ pub(super) const CAPABILITIES_BASELINE: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-/// `check_sysctls.go` at v1.37: the safe sysctls (1.0 set, +1.27, +1.29,
-/// +1.32, +1.37). Compared as exact strings, as PSA does.
-pub(super) const SAFE_SYSCTLS: &[&str] = &[
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-    "net.ipv4.tcp_rmem",
-    "net.ipv4.tcp_wmem",
-    "net.ipv4.tcp_slow_start_after_idle",
-    "net.ipv4.tcp_notsent_lowat",
+/// `check_sysctls.go`: each safe sysctl with the policy minor version that
+/// added it (`sysctlsAllowedV1Dot0`, then the unions of v1.27, v1.29, v1.32
+/// and v1.37; every list extends the one before). Compared as exact
+/// strings, as PSA does.
+pub(super) const SYSCTLS: &[(&str, u32)] = &[
+    ("kernel.shm_rmid_forced", 0),
+    ("net.ipv4.ip_local_port_range", 0),
+    ("net.ipv4.tcp_syncookies", 0),
+    ("net.ipv4.ping_group_range", 0),
+    ("net.ipv4.ip_unprivileged_port_start", 0),
+    ("net.ipv4.ip_local_reserved_ports", 27),
+    ("net.ipv4.tcp_keepalive_time", 29),
+    ("net.ipv4.tcp_fin_timeout", 29),
+    ("net.ipv4.tcp_keepalive_intvl", 29),
+    ("net.ipv4.tcp_keepalive_probes", 29),
+    ("net.ipv4.tcp_rmem", 32),
+    ("net.ipv4.tcp_wmem", 32),
+    ("net.ipv4.tcp_slow_start_after_idle", 37),
+    ("net.ipv4.tcp_notsent_lowat", 37),
 ];
 
-/// `check_seLinuxOptions.go` at v1.31+: allowed `seLinuxOptions.type`.
-pub(super) const SELINUX_TYPES: &[&str] = &[
-    "",
-    "container_t",
-    "container_init_t",
-    "container_kvm_t",
-    "container_engine_t",
+/// The safe sysctls at policy minor version `v`.
+pub(super) fn safe_sysctls(v: u32) -> impl Iterator<Item = &'static str> {
+    SYSCTLS
+        .iter()
+        .filter(move |(_, since)| *since <= v)
+        .map(|(n, _)| *n)
+}
+
+/// `check_seLinuxOptions.go`: allowed `seLinuxOptions.type`, each with the
+/// version that allowed it (`selinuxAllowedTypes1_0`; `container_engine_t`
+/// since v1.31).
+pub(super) const SELINUX_TYPES: &[(&str, u32)] = &[
+    ("", 0),
+    ("container_t", 0),
+    ("container_init_t", 0),
+    ("container_kvm_t", 0),
+    ("container_engine_t", 31),
 ];
 
 /// The AppArmor annotation prefix (`DeprecatedAppArmorBetaContainerAnnotationKeyPrefix`).
@@ -171,10 +184,12 @@ pub(super) fn privileged(cx: &mut Ctx<'_, '_>) {
 }
 
 /// `capabilities_baseline` and, at restricted, `capabilities_restricted`
-/// (drop `ALL`; add nothing but `NET_BIND_SERVICE`; Windows pods exempt
-/// from the restricted part since v1.25).
+/// (v1.22+: drop `ALL`; add nothing but `NET_BIND_SERVICE`; Windows pods
+/// exempt from it since v1.25). Before v1.22 restricted checks capabilities
+/// as baseline does.
 pub(super) fn capabilities(cx: &mut Ctx<'_, '_>) {
     const RULE: &str = "capabilities";
+    let restricted = cx.v >= 22 && !cx.windows;
     for i in 0..cx.containers.len() {
         let place = cx.container_place(i).child("securityContext");
         let sc = cx.container_sc(i, B, RULE);
@@ -186,7 +201,7 @@ pub(super) fn capabilities(cx: &mut Ctx<'_, '_>) {
             match &item.value {
                 Value::Str(s) if s == "NET_BIND_SERVICE" => {}
                 Value::Str(s) if CAPABILITIES_BASELINE.contains(&s.as_str()) => {
-                    if !cx.windows {
+                    if restricted {
                         let msg = format!(
                             "{path} is {}; restricted allows adding only NET_BIND_SERVICE",
                             quote(s)
@@ -212,7 +227,7 @@ pub(super) fn capabilities(cx: &mut Ctx<'_, '_>) {
                 }
             }
         }
-        if cx.windows {
+        if !restricted {
             continue;
         }
         let drop = cx.seq_at(caps, "drop", &place, R, RULE);
@@ -358,6 +373,7 @@ pub(super) fn apparmor(cx: &mut Ctx<'_, '_>) {
             cx.out.push(super::PssFinding {
                 level: B,
                 violation: v,
+                advisory: false,
             });
         }
     }
@@ -418,13 +434,27 @@ fn selinux_options<'a>(cx: &mut Ctx<'a, '_>, sc: Option<&'a Node>, place: &Place
         return;
     };
     let place = place.child("seLinuxOptions");
+    let v = cx.v;
     if let Some((t, line)) = string_leaf(cx, B, RULE, Some(opts), "type", &place)
-        && !SELINUX_TYPES.contains(&t)
+        && !SELINUX_TYPES
+            .iter()
+            .any(|(name, since)| *name == t && *since <= v)
     {
+        let allowed: Vec<&str> = SELINUX_TYPES
+            .iter()
+            .filter(|(name, since)| !name.is_empty() && *since <= v)
+            .map(|(name, _)| *name)
+            .collect();
         let msg = format!(
-            "{} is {}; allowed SELinux types are container_t, container_init_t, container_kvm_t and container_engine_t",
+            "{} is {}; allowed SELinux types are {}{}",
             place.path("type"),
-            quote(t)
+            quote(t),
+            allowed.join(", "),
+            if t == "container_engine_t" {
+                " (container_engine_t only from Pod Security v1.31)"
+            } else {
+                ""
+            }
         );
         cx.report(B, RULE, line, place.container, msg);
     }
@@ -443,7 +473,8 @@ fn selinux_options<'a>(cx: &mut Ctx<'a, '_>, sc: Option<&'a Node>, place: &Place
 }
 
 /// `procMount` (baseline, relaxed for `hostUsers: false` since v1.35) and
-/// `procMount_restricted` (never relaxed).
+/// `procMount_restricted` (v1.35+, never relaxed; before v1.35 the baseline
+/// check was unconditional, so restricted forbade the same).
 pub(super) fn proc_mount(cx: &mut Ctx<'_, '_>) {
     const RULE: &str = "proc-mount";
     for i in 0..cx.containers.len() {
@@ -469,15 +500,27 @@ pub(super) fn proc_mount(cx: &mut Ctx<'_, '_>) {
     }
 }
 
-/// True for the seccomp profile types PSA accepts.
-fn valid_seccomp(t: &str) -> bool {
-    t == "RuntimeDefault" || t == "Localhost"
-}
-
-/// `seccompProfile_baseline` (a set type must be RuntimeDefault or
-/// Localhost) and, at restricted, `seccompProfile_restricted` (a container
-/// without its own profile needs a valid pod-level one; Windows pods exempt
-/// since v1.25).
+/// `seccompProfile_baseline` and, at restricted, `seccompProfile_restricted`,
+/// with the legacy annotations (`seccomp.security.alpha.kubernetes.io/pod`,
+/// `container.seccomp.security.alpha.kubernetes.io/<name>`) as each version
+/// sees them:
+///
+/// - v1.0–v1.18: PSA reads only the annotations (`seccompProfileBaseline_1_0`:
+///   `runtime/default`, `docker/default`, `localhost/*`). Restricted has no
+///   seccomp requirement of its own yet. We judge the fields too, by the
+///   v1.19 rule (stricter than PSA): every cluster that knows the field
+///   applies it, and v1.19–v1.26 API servers copied it into the annotation
+///   PSA reads.
+/// - v1.19–v1.26: PSA reads only the fields, but those API servers copied an
+///   annotation into the unset field when creating the pod
+///   (`applySeccompVersionSkew`, before admission), so `unconfined` there
+///   becomes `Unconfined` and `runtime/default` counts as set.
+/// - v1.27+: the API server no longer copies them; the annotations do
+///   nothing. Each is reported as a warning that says so, and satisfies
+///   nothing (a restricted pod relying on one has no profile).
+///
+/// At restricted (v1.19+) a container without its own valid profile needs a
+/// valid pod-level one; Windows pods are exempt since v1.25.
 pub(super) fn seccomp(cx: &mut Ctx<'_, '_>) {
     let place = cx.pod_place().child("securityContext");
     let sc = cx.pod_sc(B, "seccomp");
@@ -493,7 +536,7 @@ pub(super) fn seccomp(cx: &mut Ctx<'_, '_>) {
             cx.containers[i].name
         );
         let legacy = legacy_seccomp(cx, &key, Some(i));
-        if field.or(legacy).is_none() && !pod_valid && !cx.windows {
+        if cx.v >= 19 && field.or(legacy).is_none() && !pod_valid && !cx.windows {
             let line = cx.missing_line(i, &["securityContext"]);
             let msg = format!(
                 "{} is not set and the pod sets no valid {}; restricted requires RuntimeDefault or Localhost",
@@ -505,37 +548,73 @@ pub(super) fn seccomp(cx: &mut Ctx<'_, '_>) {
     }
 }
 
-/// The deprecated pod seccomp annotation.
-const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
-/// The deprecated per-container seccomp annotation prefix.
-const SECCOMP_CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
+/// True for the seccomp profile types PSA accepts.
+fn valid_seccomp(t: &str) -> bool {
+    t == "RuntimeDefault" || t == "Localhost"
+}
 
-/// A deprecated seccomp annotation. PSA reads only the fields since v1.19,
-/// but the API server copies an annotation into an unset field when it
-/// creates the pod (`applySeccompVersionSkew`), before admission — so
-/// `unconfined` there becomes `Unconfined` and `runtime/default` counts as
-/// set. `None` when absent, else whether the value is allowed; values the
-/// API server would not accept are reported too.
+/// The deprecated pod seccomp annotation.
+pub(super) const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
+/// The deprecated per-container seccomp annotation prefix.
+pub(super) const SECCOMP_CONTAINER_ANNOTATION_PREFIX: &str =
+    "container.seccomp.security.alpha.kubernetes.io/";
+
+/// A deprecated seccomp annotation at the policy version (see [`seccomp`]).
+/// `None` when absent or without effect, else whether the value is allowed;
+/// a disallowed value is reported.
 fn legacy_seccomp(cx: &mut Ctx<'_, '_>, key: &str, container: Option<usize>) -> Option<bool> {
     let meta = cx.pod.metadata?;
     let annotations = meta.get("annotations")?;
     let entry = annotations.entry(key)?;
-    let ok = match &entry.value.value {
-        Value::Str(v) => {
-            v == "runtime/default"
-                || v == "docker/default"
-                || v.strip_prefix("localhost/").is_some_and(|p| !p.is_empty())
-        }
+    let path = || format!("{}[{}]", cx.pod.metadata_path("annotations"), quote(key));
+    let value = match &entry.value.value {
         Value::Null => return None,
-        _ => false,
+        Value::Str(v) => v.as_str(),
+        _ => {
+            // Annotation values are strings; the API server rejects others.
+            let msg = format!("{} {}", path(), wrong_type(&entry.value, "a string"));
+            cx.report(B, "seccomp", entry.key_span.line, container, msg);
+            return Some(false);
+        }
+    };
+    let line = entry.key_span.line;
+    if cx.v >= 27 {
+        let msg = format!(
+            "{} is {} and has no effect: since Kubernetes v1.27 the API server no longer copies the seccomp annotations into securityContext.seccompProfile, and Pod Security ignores them; set {} instead",
+            path(),
+            quote(value),
+            match container {
+                Some(_) => "the container's securityContext.seccompProfile",
+                None => "spec.securityContext.seccompProfile",
+            }
+        );
+        cx.advise("seccomp", line, container, msg);
+        return None;
+    }
+    let ok = if cx.v < 19 {
+        // `validSeccompAnnotationValue`: a bare prefix test.
+        value == "runtime/default" || value == "docker/default" || value.starts_with("localhost/")
+    } else {
+        // What the API server copies into the field and then validates:
+        // `localhost/` must name a profile.
+        value == "runtime/default"
+            || value == "docker/default"
+            || value
+                .strip_prefix("localhost/")
+                .is_some_and(|p| !p.is_empty())
     };
     if !ok {
-        let path = format!("{}[{}]", cx.pod.metadata_path("annotations"), quote(key));
+        let how = if cx.v < 19 {
+            format!("Pod Security v1.{} reads this annotation", cx.v)
+        } else {
+            "the API server before v1.27 turns this annotation into the seccompProfile field".into()
+        };
         let msg = format!(
-            "{path} is {}; seccomp profiles must be runtime/default or localhost/<profile> (the API server turns this annotation into the seccompProfile field)",
-            show(&entry.value)
+            "{} is {}; seccomp profiles must be runtime/default or localhost/<profile> ({how})",
+            path(),
+            quote(value),
         );
-        cx.report(B, "seccomp", entry.key_span.line, container, msg);
+        cx.report(B, "seccomp", line, container, msg);
     }
     Some(ok)
 }
@@ -586,14 +665,20 @@ pub(super) fn sysctls(cx: &mut Ctx<'_, '_>) {
             cx.shape(item, item.span.line, &path, "a mapping", B, RULE, None);
             continue;
         }
+        let v = cx.v;
         match string_leaf(cx, B, RULE, Some(item), "name", &iplace) {
-            Some((name, _)) if SAFE_SYSCTLS.contains(&name) => {}
+            Some((name, _)) if safe_sysctls(v).any(|s| s == name) => {}
             Some((name, line)) => {
+                let later = SYSCTLS
+                    .iter()
+                    .find(|(s, _)| *s == name)
+                    .map(|(_, since)| format!(" ({name} is safe from Pod Security v1.{since})"))
+                    .unwrap_or_default();
                 let msg = format!(
-                    "{} is {}; only the safe sysctls are allowed ({})",
+                    "{} is {}; only the safe sysctls are allowed ({}){later}",
                     iplace.path("name"),
                     quote(name),
-                    SAFE_SYSCTLS.join(", ")
+                    safe_sysctls(v).collect::<Vec<_>>().join(", ")
                 );
                 cx.report(B, RULE, line, None, msg);
             }
@@ -613,6 +698,9 @@ pub(super) fn sysctls(cx: &mut Ctx<'_, '_>) {
 /// not target another host.
 pub(super) fn host_probes(cx: &mut Ctx<'_, '_>) {
     const RULE: &str = "host-probes";
+    if cx.v < 34 {
+        return;
+    }
     for i in 0..cx.containers.len() {
         let place = cx.container_place(i);
         let node = Some(cx.containers[i].node);

@@ -134,9 +134,15 @@ pub(super) struct Ctx<'a, 'p> {
     pub pod: &'p PodView<'a>,
     /// Its containers, in PSA's visiting order.
     pub containers: Vec<ContainerView<'a>>,
-    /// `spec.os.name: windows` (PSA's Windows exemptions).
+    /// The PSA policy minor version being evaluated (`latest` already
+    /// resolved to [`super::version::LATEST_MINOR`]).
+    pub v: u32,
+    /// `spec.os.name: windows` and a policy of v1.25 or later: PSA's
+    /// Windows exemptions apply.
     pub windows: bool,
-    /// `spec.hostUsers: false` (PSA's user-namespace relaxations).
+    /// `spec.hostUsers: false` and a policy of v1.35 or later: PSA's
+    /// user-namespace relaxations apply (before v1.35 they sat behind a
+    /// perma-alpha feature gate, which the policy dropped).
     pub user_ns: bool,
     /// Findings so far.
     pub out: Vec<PssFinding>,
@@ -149,7 +155,7 @@ pub(super) struct Ctx<'a, 'p> {
 }
 
 impl<'a, 'p> Ctx<'a, 'p> {
-    pub(super) fn new(pod: &'p PodView<'a>, containers: Vec<ContainerView<'a>>) -> Self {
+    pub(super) fn new(pod: &'p PodView<'a>, containers: Vec<ContainerView<'a>>, v: u32) -> Self {
         let n = containers.len();
         let spec = Some(pod.spec);
         let os = present(spec, "os").map(|(_, n)| n);
@@ -164,8 +170,9 @@ impl<'a, 'p> Ctx<'a, 'p> {
         Self {
             pod,
             containers,
-            windows,
-            user_ns,
+            v,
+            windows: windows && v >= 25,
+            user_ns: user_ns && v >= 35,
             out: Vec::new(),
             shapes: HashSet::new(),
             spec_base: Rc::from(pod.spec_path("")),
@@ -191,7 +198,22 @@ impl<'a, 'p> Ctx<'a, 'p> {
         self.out.push(PssFinding {
             level,
             violation: v,
+            advisory: false,
         });
+    }
+
+    /// Records a warning that forbids nothing (a field that has no effect).
+    pub(super) fn advise(
+        &mut self,
+        rule: &str,
+        line: u32,
+        container: Option<usize>,
+        message: String,
+    ) {
+        self.report(PssLevel::Baseline, rule, line, container, message);
+        if let Some(last) = self.out.last_mut() {
+            last.advisory = true;
+        }
     }
 
     /// Message prefix naming the container.

@@ -1,6 +1,7 @@
-//! The controls only the restricted standard has (pod-security-admission
-//! v1.37). The stricter variants of `capabilities`, `seccomp` and
-//! `proc-mount` live beside their baseline halves in `baseline.rs`.
+//! The controls only the restricted standard has, each with the policy
+//! versions that introduced or relaxed it (`cx.v`). The stricter variants of
+//! `capabilities`, `seccomp` and `proc-mount` live beside their baseline
+//! halves in `baseline.rs`.
 
 use crate::engine::config::PssLevel;
 
@@ -9,8 +10,9 @@ use super::read::{Ctx, Field, Place, bool_at, int_at, wrong_type};
 
 const R: PssLevel = PssLevel::Restricted;
 
-/// `check_restrictedVolumes.go`: the volume sources restricted allows
-/// (`image` since v1.33, patched into the 1.0 check).
+/// `check_restrictedVolumes.go`: the volume sources restricted allows. PSA
+/// added `image` to its only (v1.0) implementation, so it is allowed at
+/// every version.
 pub(super) const ALLOWED_VOLUMES: &[&str] = &[
     "configMap",
     "csi",
@@ -58,11 +60,11 @@ pub(super) fn volume_types(cx: &mut Ctx<'_, '_>) {
     }
 }
 
-/// `allowPrivilegeEscalation`: must be explicitly false on every container
-/// (Windows pods exempt since v1.25).
+/// `allowPrivilegeEscalation` (v1.8+, the field's first release): must be
+/// explicitly false on every container (Windows pods exempt since v1.25).
 pub(super) fn privilege_escalation(cx: &mut Ctx<'_, '_>) {
     const RULE: &str = "privilege-escalation";
-    if cx.windows {
+    if cx.v < 8 || cx.windows {
         return;
     }
     for i in 0..cx.containers.len() {
@@ -145,11 +147,11 @@ pub(super) fn run_as_non_root(cx: &mut Ctx<'_, '_>) {
     }
 }
 
-/// `runAsUser`: never 0 at pod or container level (skipped for
+/// `runAsUser` (v1.23+): never 0 at pod or container level (skipped for
 /// `hostUsers: false` pods since v1.35).
 pub(super) fn run_as_user(cx: &mut Ctx<'_, '_>) {
     const RULE: &str = "run-as-user";
-    if cx.user_ns {
+    if cx.v < 23 || cx.user_ns {
         return;
     }
     let pplace = cx.pod_place().child("securityContext");

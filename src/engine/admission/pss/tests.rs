@@ -679,46 +679,33 @@ fn seccomp_restricted_inheritance() {
 }
 
 #[test]
-fn seccomp_legacy_annotations() {
+fn seccomp_legacy_annotations_do_nothing_at_latest() {
     let pod_key = "seccomp.security.alpha.kubernetes.io/pod";
     let c_key = "container.seccomp.security.alpha.kubernetes.io/c";
-    for v in ["unconfined", "runtime/defaults", "localhost/", "7"] {
-        pod_case(
-            OK_CONTAINERS,
-            &format!("{pod_key}: {v}"),
-            B,
-            "seccomp",
-            true,
-        );
-        pod_case(OK_CONTAINERS, &format!("{c_key}: {v}"), B, "seccomp", true);
+    for v in ["unconfined", "runtime/default", "localhost/p.json"] {
+        for key in [pod_key, c_key] {
+            for (kind, text) in in_kinds(OK_CONTAINERS, &format!("{key}: {v}")) {
+                let obj = load(&text);
+                // Baseline: nothing forbidden (PSA allows `unconfined`, the
+                // annotation no longer does anything)…
+                assert!(check(&obj, B).is_empty(), "{kind}: {:?}", check(&obj, B));
+                // …restricted: no profile is set, whatever the annotation says.
+                assert!(fails(&obj, R, "seccomp"), "{kind} {key}: {v}");
+                // One advisory, naming the annotation.
+                let adv: Vec<_> = evaluate(&obj).into_iter().filter(|f| f.advisory).collect();
+                assert_eq!(adv.len(), 1, "{kind}: {adv:?}");
+                assert_eq!(adv[0].violation.rule.as_str(), "seccomp");
+                assert!(adv[0].violation.message.contains("has no effect"));
+                assert!(adv[0].violation.message.contains(key));
+                assert_eq!(adv[0].violation.container.is_some(), key == c_key);
+            }
+        }
     }
-    for v in ["runtime/default", "docker/default", "localhost/p.json"] {
-        pod_case(
-            OK_CONTAINERS,
-            &format!("{pod_key}: {v}"),
-            B,
-            "seccomp",
-            false,
-        );
-        // The API server copies them into the unset fields, so restricted
-        // sees a profile.
-        pod_case(
-            OK_CONTAINERS,
-            &format!("{pod_key}: {v}"),
-            R,
-            "seccomp",
-            false,
-        );
-        pod_case(OK_CONTAINERS, &format!("{c_key}: {v}"), R, "seccomp", false);
-    }
-    // Another container's annotation does not cover this one.
-    pod_case(
-        OK_CONTAINERS,
-        "container.seccomp.security.alpha.kubernetes.io/other: runtime/default",
-        R,
-        "seccomp",
-        true,
-    );
+    // A non-string value is still a manifest the API server rejects.
+    pod_case(OK_CONTAINERS, &format!("{pod_key}: 7"), B, "seccomp", true);
+    // Without annotations there is no advisory.
+    let obj = load(&in_kinds(OK_CONTAINERS, "")[0].1);
+    assert!(evaluate(&obj).iter().all(|f| !f.advisory));
 }
 
 // ---- sysctls --------------------------------------------------------------
@@ -728,9 +715,13 @@ fn sysctls() {
     let sc = |name: &str| {
         format!("securityContext:\n  sysctls:\n  - name: {name}\n    value: '1'\n{OK_CONTAINERS}")
     };
-    for n in super::baseline::SAFE_SYSCTLS {
+    for n in super::baseline::safe_sysctls(super::version::LATEST_MINOR) {
         pod_case(&sc(n), "", B, "sysctls", false);
     }
+    assert_eq!(
+        super::baseline::safe_sysctls(super::version::LATEST_MINOR).count(),
+        14
+    );
     for n in [
         "kernel.msgmax",
         "net.core.somaxconn",
@@ -1175,4 +1166,670 @@ fn non_pod_objects_have_no_findings() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  hostNetwork: 'true'\n",
     );
     assert!(evaluate(&obj).is_empty());
+}
+
+// ---- policy versions ---------------------------------------------------------
+
+fn ver(v: u32) -> PsaVersion {
+    PsaVersion::V1(u64::from(v))
+}
+
+/// Whether `rule` fails the pod spec (with annotations) at `level` and
+/// version `v`, in every kind (all kinds must agree).
+fn fails_at(spec: &str, annotations: &str, level: PssLevel, rule: &str, v: PsaVersion) -> bool {
+    let verdicts: Vec<bool> = in_kinds(spec, annotations)
+        .into_iter()
+        .map(|(_, text)| {
+            check_at(&load(&text), level, v)
+                .iter()
+                .any(|x| x.rule.as_str() == rule)
+        })
+        .collect();
+    assert!(
+        verdicts.iter().all(|b| *b == verdicts[0]),
+        "kinds disagree on {rule} at {v}: {spec}"
+    );
+    verdicts[0]
+}
+
+/// `rule` passes before v1.`from` and fails from it on (a check added or
+/// tightened at that version), and the compliant twin passes throughout.
+fn added_at(spec: &str, twin: &str, annotations: &str, level: PssLevel, rule: &str, from: u32) {
+    assert!(
+        !fails_at(spec, annotations, level, rule, ver(from - 1)),
+        "{rule} must not fail at v1.{}: {spec}",
+        from - 1
+    );
+    for v in [ver(from), PsaVersion::Latest] {
+        assert!(
+            fails_at(spec, annotations, level, rule, v),
+            "{rule} must fail at {v}: {spec}"
+        );
+    }
+    for v in [ver(0), ver(from - 1), ver(from), PsaVersion::Latest] {
+        assert!(
+            !fails_at(twin, annotations, level, rule, v),
+            "twin fails {rule} at {v}: {twin}"
+        );
+    }
+}
+
+/// `rule` fails before v1.`from` and passes from it on (a relaxation), and
+/// the twin the relaxation does not cover fails throughout.
+fn relaxed_at(spec: &str, twin: &str, level: PssLevel, rule: &str, from: u32) {
+    assert!(
+        fails_at(spec, "", level, rule, ver(from - 1)),
+        "{rule} must fail at v1.{}: {spec}",
+        from - 1
+    );
+    for v in [ver(from), PsaVersion::Latest] {
+        assert!(
+            !fails_at(spec, "", level, rule, v),
+            "{rule} must pass at {v}: {spec}"
+        );
+    }
+    for v in [ver(from - 1), ver(from), PsaVersion::Latest] {
+        assert!(
+            fails_at(twin, "", level, rule, v),
+            "twin passes {rule} at {v}: {twin}"
+        );
+    }
+}
+
+#[test]
+fn privilege_escalation_from_1_8() {
+    added_at(
+        "containers:\n- name: c\n  image: x",
+        "containers:\n- name: c\n  image: x\n  securityContext: {allowPrivilegeEscalation: false}",
+        "",
+        R,
+        "privilege-escalation",
+        8,
+    );
+}
+
+#[test]
+fn seccomp_fields_required_from_1_19() {
+    added_at(
+        OK_CONTAINERS,
+        &format!("securityContext:\n  seccompProfile: {{type: RuntimeDefault}}\n{OK_CONTAINERS}"),
+        "",
+        R,
+        "seccomp",
+        19,
+    );
+}
+
+#[test]
+fn capabilities_restricted_from_1_22() {
+    // Not dropping ALL.
+    added_at(
+        OK_CONTAINERS,
+        "containers:\n- name: c\n  image: x\n  securityContext: {capabilities: {drop: [ALL]}}",
+        "",
+        R,
+        "capabilities",
+        22,
+    );
+    // Adding a baseline capability other than NET_BIND_SERVICE.
+    added_at(
+        "containers:\n- name: c\n  securityContext: {capabilities: {drop: [ALL], add: [CHOWN]}}",
+        "containers:\n- name: c\n  securityContext: {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}",
+        "",
+        R,
+        "capabilities",
+        22,
+    );
+    // Baseline's own list applies at every version.
+    for v in [ver(0), ver(21), PsaVersion::Latest] {
+        let spec = "containers:\n- name: c\n  securityContext: {capabilities: {add: [SYS_ADMIN]}}";
+        assert!(fails_at(spec, "", B, "capabilities", v));
+        assert!(fails_at(spec, "", R, "capabilities", v));
+    }
+}
+
+#[test]
+fn run_as_user_from_1_23() {
+    for sc in ["securityContext: {runAsUser: 0}\n", ""] {
+        let (spec, twin) = if sc.is_empty() {
+            (
+                "containers:\n- name: c\n  securityContext: {runAsUser: 0}".to_owned(),
+                "containers:\n- name: c\n  securityContext: {runAsUser: 1000}".to_owned(),
+            )
+        } else {
+            (
+                format!("{sc}{OK_CONTAINERS}"),
+                format!("securityContext: {{runAsUser: 1000}}\n{OK_CONTAINERS}"),
+            )
+        };
+        added_at(&spec, &twin, "", R, "run-as-user", 23);
+    }
+}
+
+#[test]
+fn windows_exemptions_from_1_25() {
+    let windows = "os: {name: windows}\ncontainers:\n- name: c\n  image: x";
+    let linux = "os: {name: linux}\ncontainers:\n- name: c\n  image: x";
+    for rule in ["privilege-escalation", "capabilities", "seccomp"] {
+        relaxed_at(windows, linux, R, rule, 25);
+    }
+    // PSA's minimal Windows pod of v1.25 passes restricted from then on only.
+    let pod = "os: {name: windows}\nsecurityContext: {runAsNonRoot: true}\ncontainers:\n- name: c\n  image: x";
+    let obj = load(&in_kinds(pod, "")[0].1);
+    assert!(check_at(&obj, R, ver(25)).is_empty());
+    assert_eq!(
+        check_at(&obj, R, ver(24)).len(),
+        3,
+        "{:?}",
+        check_at(&obj, R, ver(24))
+    );
+}
+
+#[test]
+fn sysctl_lists_per_version() {
+    let sc = |name: &str| {
+        format!("securityContext:\n  sysctls:\n  - name: {name}\n    value: '1'\n{OK_CONTAINERS}")
+    };
+    let unsafe_ = sc("kernel.msgmax");
+    for (name, since) in [
+        ("net.ipv4.ip_local_reserved_ports", 27),
+        ("net.ipv4.tcp_keepalive_time", 29),
+        ("net.ipv4.tcp_fin_timeout", 29),
+        ("net.ipv4.tcp_keepalive_intvl", 29),
+        ("net.ipv4.tcp_keepalive_probes", 29),
+        ("net.ipv4.tcp_rmem", 32),
+        ("net.ipv4.tcp_wmem", 32),
+        ("net.ipv4.tcp_slow_start_after_idle", 37),
+        ("net.ipv4.tcp_notsent_lowat", 37),
+    ] {
+        relaxed_at(&sc(name), &unsafe_, B, "sysctls", since);
+        let obj = load(&in_kinds(&sc(name), "")[0].1);
+        let msg = &check_at(&obj, B, ver(since - 1))[0].message;
+        assert!(
+            msg.contains(&format!("safe from Pod Security v1.{since}")),
+            "{msg}"
+        );
+    }
+    for name in [
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_unprivileged_port_start",
+    ] {
+        assert!(!fails_at(&sc(name), "", B, "sysctls", ver(0)));
+    }
+}
+
+#[test]
+fn selinux_container_engine_t_from_1_31() {
+    let spec = |t: &str| {
+        format!("containers:\n- name: c\n  securityContext:\n    seLinuxOptions: {{type: {t}}}")
+    };
+    relaxed_at(
+        &spec("container_engine_t"),
+        &spec("spc_t"),
+        B,
+        "selinux",
+        31,
+    );
+    for t in ["container_t", "container_init_t", "container_kvm_t"] {
+        assert!(!fails_at(&spec(t), "", B, "selinux", ver(0)));
+    }
+}
+
+#[test]
+fn host_probes_from_1_34() {
+    for body in [
+        "livenessProbe:\n    httpGet: {host: 10.0.0.1, port: 80}",
+        "lifecycle:\n    preStop:\n      tcpSocket: {host: example.com, port: 80}",
+    ] {
+        let twin = body
+            .replace("host: 10.0.0.1, ", "")
+            .replace("host: example.com, ", "");
+        added_at(
+            &format!("containers:\n- name: c\n  {body}"),
+            &format!("containers:\n- name: c\n  {twin}"),
+            "",
+            B,
+            "host-probes",
+            34,
+        );
+    }
+}
+
+#[test]
+fn user_namespace_relaxations_from_1_35() {
+    let userns = "hostUsers: false\n";
+    // Baseline procMount: relaxed for hostUsers: false from v1.35…
+    let pm = "containers:\n- name: c\n  securityContext: {procMount: Unmasked}";
+    relaxed_at(&format!("{userns}{pm}"), pm, B, "proc-mount", 35);
+    // …while restricted keeps forbidding it (procMount_restricted, v1.35).
+    for v in [ver(34), ver(35), PsaVersion::Latest] {
+        assert!(fails_at(&format!("{userns}{pm}"), "", R, "proc-mount", v));
+    }
+    // runAsNonRoot and runAsUser: relaxed from v1.35 (the earlier gate was
+    // a perma-alpha feature, dropped from the policy).
+    relaxed_at(
+        &format!("{userns}{OK_CONTAINERS}"),
+        OK_CONTAINERS,
+        R,
+        "run-as-non-root",
+        35,
+    );
+    let root = "containers:\n- name: c\n  securityContext: {runAsUser: 0}";
+    relaxed_at(&format!("{userns}{root}"), root, R, "run-as-user", 35);
+}
+
+#[test]
+fn seccomp_annotations_before_1_19_are_psa_s_own_check() {
+    let pod_key = "seccomp.security.alpha.kubernetes.io/pod";
+    let c_key = "container.seccomp.security.alpha.kubernetes.io/c";
+    for v in [ver(0), ver(18)] {
+        for key in [pod_key, c_key] {
+            let ann = |val: &str| format!("{key}: {val}");
+            assert!(fails_at(OK_CONTAINERS, &ann("unconfined"), B, "seccomp", v));
+            assert!(fails_at(OK_CONTAINERS, &ann("unconfined"), R, "seccomp", v));
+            // `validSeccompAnnotationValue` is a prefix test: a bare
+            // `localhost/` passes PSA before v1.19.
+            for ok in [
+                "runtime/default",
+                "docker/default",
+                "localhost/p.json",
+                "localhost/",
+            ] {
+                assert!(
+                    !fails_at(OK_CONTAINERS, &ann(ok), B, "seccomp", v),
+                    "{ok} at {v}"
+                );
+            }
+            // Restricted requires no profile yet.
+            assert!(!fails_at(OK_CONTAINERS, "", R, "seccomp", v));
+        }
+        // Another container's annotation is ignored (PSA looks up visited
+        // containers only).
+        let other = "container.seccomp.security.alpha.kubernetes.io/other: unconfined";
+        assert!(!fails_at(OK_CONTAINERS, other, B, "seccomp", v));
+        // Stricter than PSA: an explicit Unconfined field is judged too.
+        let field =
+            format!("securityContext:\n  seccompProfile: {{type: Unconfined}}\n{OK_CONTAINERS}");
+        assert!(fails_at(&field, "", B, "seccomp", v));
+        assert!(!fails_at(
+            &field.replace("Unconfined", "RuntimeDefault"),
+            "",
+            B,
+            "seccomp",
+            v
+        ));
+    }
+}
+
+#[test]
+fn seccomp_annotations_are_copied_into_fields_until_1_26() {
+    let pod_key = "seccomp.security.alpha.kubernetes.io/pod";
+    let c_key = "container.seccomp.security.alpha.kubernetes.io/c";
+    for key in [pod_key, c_key] {
+        let ann = |val: &str| format!("{key}: {val}");
+        for v in [ver(19), ver(26)] {
+            // `unconfined` becomes Unconfined: baseline fails…
+            assert!(fails_at(OK_CONTAINERS, &ann("unconfined"), B, "seccomp", v));
+            // …`runtime/default` becomes RuntimeDefault: restricted passes.
+            for ok in ["runtime/default", "docker/default", "localhost/p.json"] {
+                assert!(
+                    !fails_at(OK_CONTAINERS, &ann(ok), R, "seccomp", v),
+                    "{ok} at {v}"
+                );
+            }
+            // An empty localhost profile fails the API server's validation.
+            assert!(fails_at(OK_CONTAINERS, &ann("localhost/"), B, "seccomp", v));
+            // No advisory while the annotation still works.
+            let obj = load(&in_kinds(OK_CONTAINERS, &ann("runtime/default"))[0].1);
+            assert!(evaluate_at(&obj, v).iter().all(|f| !f.advisory));
+        }
+        // From v1.27 it does nothing: the twin of each case above flips.
+        for v in [ver(27), PsaVersion::Latest] {
+            assert!(!fails_at(
+                OK_CONTAINERS,
+                &ann("unconfined"),
+                B,
+                "seccomp",
+                v
+            ));
+            assert!(fails_at(
+                OK_CONTAINERS,
+                &ann("runtime/default"),
+                R,
+                "seccomp",
+                v
+            ));
+            let obj = load(&in_kinds(OK_CONTAINERS, &ann("runtime/default"))[0].1);
+            assert_eq!(
+                evaluate_at(&obj, v).iter().filter(|f| f.advisory).count(),
+                1
+            );
+        }
+    }
+}
+
+#[test]
+fn v1_0_restricted_is_baseline_plus_run_as_non_root() {
+    // PSA's minimal restricted pod of v1.0.
+    let spec = "securityContext: {runAsNonRoot: true}\ncontainers:\n- name: c\n  image: x\ninitContainers:\n- name: i\n  image: x";
+    let obj = load(&in_kinds(spec, "")[0].1);
+    assert!(
+        check_at(&obj, R, ver(0)).is_empty(),
+        "{:?}",
+        check_at(&obj, R, ver(0))
+    );
+    let rules: BTreeSet<String> = check(&obj, R).into_iter().map(|v| v.rule.0).collect();
+    assert_eq!(
+        rules,
+        ["capabilities", "privilege-escalation", "seccomp"]
+            .map(String::from)
+            .into()
+    );
+}
+
+// ---- policies: configured pair and namespace labels ------------------------
+
+use std::collections::BTreeSet;
+
+fn lv(level: PssLevel, version: PsaVersion) -> LevelVersion {
+    LevelVersion { level, version }
+}
+
+fn namespace(labels: &str) -> Object {
+    load(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n  labels:\n{}\n",
+        indent(labels, 4)
+    ))
+}
+
+fn labels_of(obj: &Object) -> NamespaceLabels {
+    let (l, problems) = read_labels(obj);
+    assert!(problems.is_empty(), "{problems:?}");
+    l.expect("labelled namespace")
+}
+
+fn severities(obj: &Object, policy: &Policy) -> BTreeSet<(String, Severity)> {
+    judge(obj, policy)
+        .into_iter()
+        .map(|(s, v)| (v.rule.0, s))
+        .collect()
+}
+
+const LATEST: PsaVersion = PsaVersion::Latest;
+
+#[test]
+fn a_stricter_namespace_label_applies() {
+    let pod = load(&in_kinds(OK_CONTAINERS, "")[0].1);
+    let configured = lv(B, LATEST);
+    // Config alone: restricted violations are warnings.
+    let p = Policy::new(configured, R, &[]);
+    assert!(severities(&pod, &p).contains(&("run-as-non-root".into(), Severity::Warning)));
+    // enforce: restricted makes them errors.
+    let ns = labels_of(&namespace("pod-security.kubernetes.io/enforce: restricted"));
+    let p = Policy::new(configured, R, &[ns]);
+    let s = severities(&pod, &p);
+    assert!(
+        s.contains(&("run-as-non-root".into(), Severity::Error)),
+        "{s:?}"
+    );
+    assert!(
+        !s.contains(&("run-as-non-root".into(), Severity::Warning)),
+        "{s:?}"
+    );
+    // With warn off too.
+    let p = Policy::new(configured, PssLevel::None, &[ns]);
+    assert!(severities(&pod, &p).contains(&("run-as-non-root".into(), Severity::Error)));
+}
+
+#[test]
+fn a_looser_namespace_label_does_not_weaken_the_config() {
+    let pod = load(&in_kinds("hostNetwork: true\ncontainers:\n- name: c", "")[0].1);
+    for label in [
+        "pod-security.kubernetes.io/enforce: privileged",
+        "pod-security.kubernetes.io/enforce: baseline",
+        "pod-security.kubernetes.io/enforce: privileged\npod-security.kubernetes.io/enforce-version: v1.0",
+    ] {
+        let ns = labels_of(&namespace(label));
+        let p = Policy::new(lv(R, LATEST), PssLevel::None, &[ns]);
+        let s = severities(&pod, &p);
+        for rule in [
+            "host-namespaces",
+            "run-as-non-root",
+            "seccomp",
+            "capabilities",
+        ] {
+            assert!(
+                s.contains(&(rule.into(), Severity::Error)),
+                "{label}: {rule} {s:?}"
+            );
+        }
+    }
+    // An old version on the label cannot drop a newer check either:
+    // runAsUser (v1.23) still fails with the label at v1.22.
+    let root = load(
+        &in_kinds(
+            "securityContext: {runAsUser: 0, runAsNonRoot: true}\ncontainers:\n- name: c",
+            "",
+        )[0]
+        .1,
+    );
+    let ns = labels_of(&namespace(
+        "pod-security.kubernetes.io/enforce-version: v1.22",
+    ));
+    let p = Policy::new(lv(R, LATEST), PssLevel::None, &[ns]);
+    assert!(severities(&root, &p).contains(&("run-as-user".into(), Severity::Error)));
+}
+
+#[test]
+fn a_namespace_version_adds_that_version_s_checks() {
+    // container_engine_t is allowed at latest but not before v1.31.
+    let pod = load(&in_kinds(
+        "containers:\n- name: c\n  securityContext:\n    seLinuxOptions: {type: container_engine_t}",
+        "",
+    )[0].1);
+    let p = Policy::new(lv(B, LATEST), PssLevel::None, &[]);
+    assert!(judge(&pod, &p).is_empty());
+    // Only the version label: the level falls back to the configured one.
+    let ns = labels_of(&namespace(
+        "pod-security.kubernetes.io/enforce-version: v1.30",
+    ));
+    assert_eq!(ns.level, None);
+    let p = Policy::new(lv(B, LATEST), PssLevel::None, &[ns]);
+    let j = judge(&pod, &p);
+    assert_eq!(j.len(), 1, "{j:?}");
+    assert_eq!((j[0].0, j[0].1.rule.as_str()), (Severity::Error, "selinux"));
+    // Version above every known one: the same as latest.
+    let ns = labels_of(&namespace(
+        "pod-security.kubernetes.io/enforce-version: v1.90",
+    ));
+    assert!(judge(&pod, &Policy::new(lv(B, LATEST), PssLevel::None, &[ns])).is_empty());
+}
+
+#[test]
+fn findings_of_several_versions_are_merged_once() {
+    // An unsafe sysctl fails at both versions: reported once, as an error.
+    let pod = load(&in_kinds(
+        &format!("securityContext:\n  sysctls:\n  - {{name: kernel.msgmax, value: '1'}}\n{OK_CONTAINERS}"),
+        "",
+    )[0].1);
+    let ns = labels_of(&namespace(
+        "pod-security.kubernetes.io/enforce-version: v1.20",
+    ));
+    let j = judge(&pod, &Policy::new(lv(B, LATEST), PssLevel::None, &[ns]));
+    assert_eq!(j.len(), 1, "{j:?}");
+    // A warning at the configured version raised to an error by the label.
+    let pod = load(&in_kinds("containers:\n- name: c\n  securityContext: {runAsUser: 0, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}", "")[0].1);
+    let ns = labels_of(&namespace(
+        "pod-security.kubernetes.io/enforce: restricted\npod-security.kubernetes.io/enforce-version: v1.30",
+    ));
+    let s = severities(&pod, &Policy::new(lv(B, LATEST), R, &[ns]));
+    assert!(
+        s.contains(&("run-as-user".into(), Severity::Error)),
+        "{s:?}"
+    );
+    assert!(
+        !s.contains(&("run-as-user".into(), Severity::Warning)),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn advisories_are_warnings_and_only_when_judged() {
+    let pod = load(
+        &in_kinds(
+            OK_CONTAINERS,
+            "seccomp.security.alpha.kubernetes.io/pod: runtime/default",
+        )[0]
+        .1,
+    );
+    let j = judge(&pod, &Policy::new(lv(B, LATEST), PssLevel::None, &[]));
+    assert_eq!(j.len(), 1, "{j:?}");
+    assert_eq!(
+        (j[0].0, j[0].1.rule.as_str()),
+        (Severity::Warning, "seccomp")
+    );
+    assert!(
+        judge(
+            &pod,
+            &Policy::new(lv(PssLevel::None, LATEST), PssLevel::None, &[])
+        )
+        .is_empty()
+    );
+    // At v1.26 the annotation works: no advisory, and restricted passes it.
+    assert!(
+        judge(&pod, &Policy::new(lv(R, ver(26)), PssLevel::None, &[]))
+            .iter()
+            .all(|(_, v)| v.rule.as_str() != "seccomp")
+    );
+    // Broken templates are errors even with Pod Security off.
+    let bad = load("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: 7\n");
+    let j = judge(
+        &bad,
+        &Policy::new(lv(PssLevel::None, LATEST), PssLevel::None, &[]),
+    );
+    assert!(
+        j.iter()
+            .any(|(s, v)| *s == Severity::Error && v.rule.as_str() == INVALID_MANIFEST),
+        "{j:?}"
+    );
+}
+
+#[test]
+fn namespace_labels_are_read_as_psa_reads_them() {
+    let l = labels_of(&namespace(
+        "pod-security.kubernetes.io/enforce: baseline\npod-security.kubernetes.io/enforce-version: v1.29\npod-security.kubernetes.io/warn: restricted",
+    ));
+    assert_eq!(
+        l,
+        NamespaceLabels {
+            level: Some(B),
+            version: Some(ver(29))
+        }
+    );
+    assert_eq!(
+        labels_of(&namespace("pod-security.kubernetes.io/enforce: privileged")).level,
+        Some(PssLevel::None)
+    );
+    // Only warn/audit labels, or none: nothing enforced.
+    let (l, p) = read_labels(&namespace("pod-security.kubernetes.io/warn: restricted"));
+    assert!(l.is_none() && p.is_empty());
+    // Not a Namespace: ignored.
+    let cm = load(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n",
+    );
+    assert_eq!(read_labels(&cm), (None, vec![]));
+    // Invalid values: the Namespace is reported, and PSA's fail-closed
+    // reading (restricted, latest) applies to its pods.
+    for (label, want) in [
+        (
+            "pod-security.kubernetes.io/enforce: strict",
+            NamespaceLabels {
+                level: Some(R),
+                version: None,
+            },
+        ),
+        (
+            "pod-security.kubernetes.io/enforce: Baseline",
+            NamespaceLabels {
+                level: Some(R),
+                version: None,
+            },
+        ),
+        (
+            "pod-security.kubernetes.io/enforce: 1",
+            NamespaceLabels {
+                level: Some(R),
+                version: None,
+            },
+        ),
+        (
+            "pod-security.kubernetes.io/enforce-version: '1.25'",
+            NamespaceLabels {
+                level: None,
+                version: Some(LATEST),
+            },
+        ),
+        (
+            "pod-security.kubernetes.io/enforce-version: v1.025",
+            NamespaceLabels {
+                level: None,
+                version: Some(LATEST),
+            },
+        ),
+        (
+            "pod-security.kubernetes.io/enforce-version: 1.25",
+            NamespaceLabels {
+                level: None,
+                version: Some(LATEST),
+            },
+        ),
+    ] {
+        let obj = namespace(label);
+        let (l, problems) = read_labels(&obj);
+        assert_eq!(l, Some(want), "{label}");
+        assert_eq!(problems.len(), 1, "{label}: {problems:?}");
+        assert_eq!(problems[0].rule.as_str(), INVALID_MANIFEST);
+        assert_eq!(problems[0].line, 6, "{label}");
+        assert!(
+            problems[0]
+                .message
+                .contains("pod-security.kubernetes.io/enforce"),
+            "{problems:?}"
+        );
+    }
+    // A namespace declared twice keeps both declarations.
+    let mut all = NamespacePolicies::default();
+    all.add(&namespace("pod-security.kubernetes.io/enforce: baseline"));
+    all.add(&namespace(
+        "pod-security.kubernetes.io/enforce-version: v1.20",
+    ));
+    assert_eq!(all.labels("team").len(), 2);
+    assert!(all.labels("other").is_empty());
+}
+
+#[test]
+fn namespace_policies_load_only_labelled_namespaces() {
+    let files = [
+        (
+            "a.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n",
+        ),
+        (
+            "c.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: c\n",
+        ),
+    ];
+    let p = NamespacePolicies::load(files.iter().copied(), &Limits::default());
+    assert_eq!(
+        p.labels("a"),
+        &[NamespaceLabels {
+            level: Some(R),
+            version: None
+        }]
+    );
+    assert!(p.labels("b").is_empty() && p.labels("c").is_empty());
+    assert!(!p.is_empty());
 }
