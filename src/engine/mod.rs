@@ -22,6 +22,7 @@ pub mod podspec;
 pub mod protection;
 pub mod pushes;
 pub mod rbac;
+pub mod render;
 pub mod reviews;
 pub mod secrets;
 pub mod signatures;

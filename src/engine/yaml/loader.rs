@@ -251,6 +251,7 @@ fn parse(
         let at = Span {
             line: span.start.line() as u32,
             col: span.start.col() as u32 + 1,
+            file: 0,
         };
         let mut result = check_source(&event, span, &mut src, &mut flow);
         if let (Ok(()), Event::DocumentStart(explicit)) = (&result, &event) {

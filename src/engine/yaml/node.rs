@@ -7,6 +7,11 @@ pub struct Span {
     pub line: u32,
     /// 1-based column.
     pub col: u32,
+    /// Which file the position is in: 0 is the file the loader read; the
+    /// kustomize renderer (`engine::render`) numbers the files a rendered
+    /// object is assembled from (base, patch, kustomization) so that every
+    /// value points at the file and line that introduced it.
+    pub file: u32,
 }
 
 /// A loaded value, after YAML 1.1 resolution, alias and merge expansion.

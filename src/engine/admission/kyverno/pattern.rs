@@ -241,7 +241,14 @@ fn get<'a>(rentries: &'a [Entry], key: &str) -> Option<&'a Entry> {
 }
 
 fn null_at(line: u32) -> Node {
-    Node::new(Value::Null, Span { line, col: 0 })
+    Node::new(
+        Value::Null,
+        Span {
+            line,
+            col: 0,
+            file: 0,
+        },
+    )
 }
 
 fn validate_map(

@@ -161,7 +161,11 @@ pub fn is_policy(obj: &Object) -> bool {
 /// Converts JSON back into a node (patterns built by autogen or foreach
 /// elements); every node gets `line`.
 pub fn json_to_node(v: &J, line: u32) -> Node {
-    let span = Span { line, col: 0 };
+    let span = Span {
+        line,
+        col: 0,
+        file: 0,
+    };
     let value = match v {
         J::Null => Value::Null,
         J::Bool(b) => Value::Bool(*b),
