@@ -1,57 +1,43 @@
-//! Kyverno policy evaluation throughput: the 17 corpus baseline and
-//! restricted policies over a generated repository of manifests.
-//! Generate it first:
-//! `python3 ../shared/tools/gen-corpus/gen-corpus.py --out /tmp/kyv-bench --manifests 10000 --seed 7`
-//! and point `KYVERNO_BENCH_DIR` at it (default `/tmp/kyv-bench`).
+//! Kyverno policy evaluation throughput: the 17 upstream baseline and
+//! restricted Pod Security policies (vendored in `tests/data/kyverno-pss`)
+//! over a generated repository of manifests (10,000 objects; the project's
+//! own generator, written to a temporary directory this bench removes).
+//! Under `cargo test --benches` it runs once on a small corpus.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use gitops_guard::cli::bench::corpus::{ScratchDir, generate, load_tree};
+use gitops_guard::cli::bench::{SEED, VIOLATION_RATE};
 use gitops_guard::engine::admission::kyverno::{Policy, evaluate, load_policies};
 use gitops_guard::engine::object::{Object, load_objects};
 use gitops_guard::engine::yaml::Limits;
 
-fn shared() -> PathBuf {
-    if let Ok(d) = std::env::var("GITOPS_GUARD_SHARED") {
-        return PathBuf::from(d);
-    }
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if beside.join("corpus/kyverno-pss").is_dir() {
-        return beside;
-    }
-    PathBuf::from("/work/shared")
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            out.push(p);
-        }
-    }
+/// Criterion passes `--bench` only to a real benchmark run.
+fn measuring() -> bool {
+    std::env::args().any(|a| a == "--bench")
 }
 
 fn policies() -> Vec<Policy> {
-    let root = shared().join("corpus/kyverno-pss");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kyverno-pss");
     let mut objs = Vec::new();
     for group in ["baseline", "restricted"] {
-        for e in std::fs::read_dir(root.join(group))
-            .expect("corpus")
+        let dir = root.join(group);
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot list {} ({e})", dir.display()))
             .flatten()
-        {
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
-            // the upstream baseline set: the -range variant is an alternative
+            // The upstream baseline set: the -range variant is an alternative.
             if name == "disallow-host-ports-range" {
                 continue;
             }
             let f = e.path().join(format!("{name}.yaml"));
-            let text = std::fs::read_to_string(&f).expect("policy");
+            let text = std::fs::read_to_string(&f)
+                .unwrap_or_else(|e| panic!("cannot read {} ({e})", f.display()));
             objs.extend(load_objects(&name, &text, &Limits::default()).objects);
         }
     }
@@ -61,28 +47,27 @@ fn policies() -> Vec<Policy> {
     p
 }
 
-fn objects() -> Vec<Object> {
-    let dir = std::env::var("KYVERNO_BENCH_DIR").unwrap_or_else(|_| "/tmp/kyv-bench".into());
-    let mut files = Vec::new();
-    yaml_files(Path::new(&dir), &mut files);
+fn objects(n: usize) -> Vec<Object> {
+    let scratch = ScratchDir::new("gitops-guard-bench-kyverno").expect("create a temp dir");
+    generate(n, SEED, VIOLATION_RATE)
+        .write_to(scratch.path())
+        .expect("write the corpus");
+    let tree = load_tree(scratch.path()).expect("read the corpus");
     let mut objs = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
-        objs.extend(load_objects(&f.to_string_lossy(), &text, &Limits::default()).objects);
+    for f in &tree.files {
+        objs.extend(load_objects(&f.path, &f.text, &Limits::default()).objects);
     }
+    assert_eq!(objs.len(), n, "every generated object loads");
     objs
 }
 
 fn bench(c: &mut Criterion) {
     let ps = policies();
-    let objs = objects();
-    assert!(
-        !objs.is_empty(),
-        "no manifests: generate them first (see the header)"
-    );
+    let objs = objects(if measuring() { 10_000 } else { 300 });
     let t = Instant::now();
     let findings: usize = objs.iter().map(|o| evaluate(&ps, o).len()).sum();
     let secs = t.elapsed().as_secs_f64();
+    assert!(findings > 0, "the corpus has injected violations");
     eprintln!(
         "{} policies x {} objects: {findings} results in {secs:.3}s = {:.0} objects/s",
         ps.len(),

@@ -1,14 +1,16 @@
 //! `gitops-guard deliveries list|show ID|requeue ID`: the operator's view of
 //! the delivery journal (the same store `serve` uses, chosen by
-//! `DATABASE_URL` / `GITOPS_GUARD_DB`). Exit codes: 0 done, 1 no such
-//! delivery or it cannot be requeued now, 2 usage or database error.
+//! `DATABASE_URL` / `GITOPS_GUARD_DB`). `list` and `show` open it
+//! read-only; no subcommand creates a journal (a missing file is an error
+//! naming it). Exit codes: 0 done, 1 no such delivery or it cannot be
+//! requeued now, 2 usage or database error.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::queue::{DbTarget, DeliveryRecord, ListFilter, RequeueOutcome, State, Store};
+use crate::queue::{Access, DbTarget, DeliveryRecord, ListFilter, RequeueOutcome, State, Store};
 
 /// `gitops-guard deliveries …`.
 #[derive(clap::Args, Debug, Clone)]
@@ -62,7 +64,12 @@ pub fn main(args: &DeliveriesArgs) -> ExitCode {
     };
     let result = rt.block_on(async {
         let target = DbTarget::from_env();
-        let store = crate::queue::open(&target, Default::default())
+        // Only requeue writes; none of them may create a journal.
+        let access = match args.command {
+            DeliveriesCommand::Requeue { .. } => Access::ReadWrite,
+            DeliveriesCommand::List { .. } | DeliveriesCommand::Show { .. } => Access::ReadOnly,
+        };
+        let store = crate::queue::open_existing(&target, Default::default(), access)
             .await
             .with_context(|| format!("opening {}", target.redacted()))?;
         let mut out = std::io::stdout().lock();

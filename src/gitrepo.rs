@@ -497,6 +497,20 @@ fn parse_err(command: &str, rec: &[u8]) -> GitError {
     }
 }
 
+/// The top of the Git work tree containing `dir` (canonical): the nearest
+/// directory, `dir` itself included, holding a `.git` directory or a `.git`
+/// file (linked worktrees and submodules). Found by looking at the file
+/// system rather than running git, so it costs a few `stat` calls and works
+/// where git would refuse the directory (dubious ownership). `None` outside
+/// any work tree.
+pub fn work_tree_top(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| {
+            std::fs::symlink_metadata(d.join(".git")).is_ok_and(|m| m.is_dir() || m.is_file())
+        })
+        .map(Path::to_path_buf)
+}
+
 /// `OWNER/NAME` from a remote URL: `https://host/owner/name(.git)`,
 /// `ssh://git@host[:port]/owner/name(.git)`, `git@host:owner/name(.git)`.
 /// The last two path segments are taken, so GitHub Enterprise Server paths
@@ -560,6 +574,29 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    #[test]
+    fn work_tree_top_is_the_nearest_git_dir_or_file() {
+        let t = tempfile::tempdir().unwrap();
+        let top = t.path().canonicalize().unwrap();
+        std::fs::create_dir_all(top.join("repo/.git")).unwrap();
+        std::fs::create_dir_all(top.join("repo/apps/team")).unwrap();
+        std::fs::create_dir_all(top.join("repo/sub/x")).unwrap();
+        // A submodule or linked worktree has a `.git` file.
+        std::fs::write(top.join("repo/sub/.git"), "gitdir: ../.git/modules/sub\n").unwrap();
+        let repo = top.join("repo");
+        assert_eq!(work_tree_top(&repo.join("apps/team")), Some(repo.clone()));
+        assert_eq!(work_tree_top(&repo), Some(repo.clone()));
+        assert_eq!(work_tree_top(&repo.join("sub/x")), Some(repo.join("sub")));
+        std::fs::create_dir_all(top.join("plain/dir")).unwrap();
+        let plain = work_tree_top(&top.join("plain/dir"));
+        // The temporary directory itself may sit inside some work tree;
+        // what matters is that `plain/` is not taken for one.
+        assert!(
+            plain.as_ref().is_none_or(|p| !p.starts_with(&top)),
+            "{plain:?}"
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! I/O shell around it.
 
 pub mod alerts;
-pub mod bench_support;
 pub mod cli;
 pub mod deliveries_cli;
 pub mod engine;

@@ -1,9 +1,9 @@
 //! `gitops-guard register`: creates the GitHub App through GitHub's
 //! [manifest flow](https://docs.github.com/en/apps/sharing-github-apps/registering-a-github-app-from-a-manifest).
 //!
-//! 1. We serve a page on `127.0.0.1:PORT` that POSTs the manifest (the
-//!    shipped `app-manifest/app.json` with the name, homepage, webhook URL
-//!    and our `redirect_url` filled in) to
+//! 1. We serve a page on `--listen` (default `127.0.0.1:3000`) that POSTs
+//!    the manifest (the shipped `app-manifest/app.json` with the name,
+//!    homepage, webhook URL and our `redirect_url` filled in) to
 //!    `{GITHUB_URL}/organizations/ORG/settings/apps/new?state=RANDOM`.
 //! 2. The org owner confirms on GitHub, which redirects the browser to
 //!    `/callback?code=…&state=…`. The state is compared in constant time:
@@ -94,8 +94,13 @@ pub struct RegisterOptions {
     /// Public webhook URL (`https://…/webhook`). Without it the App is
     /// created with its webhook inactive, to be set later.
     pub webhook_url: Option<String>,
-    /// Local port of the redirect page (0: any free port).
-    pub port: u16,
+    /// Address the redirect page listens on (port 0: any free port).
+    /// Loopback by default; `0.0.0.0:PORT` inside a container whose port
+    /// is published on the host's loopback (`docker run -p
+    /// 127.0.0.1:PORT:PORT`). For an unspecified address the browser is
+    /// sent to `http://127.0.0.1:PORT/`, so the published host port must
+    /// equal PORT.
+    pub listen: SocketAddr,
     /// Directory the credentials are written to.
     pub out: PathBuf,
     /// GitHub web root (`https://github.com`, or a GHES host).
@@ -157,7 +162,7 @@ pub struct Registration {
 
 impl Registration {
     /// Validates the options, checks no output file exists, binds
-    /// `127.0.0.1:port` and starts serving the page.
+    /// `listen` and starts serving the page.
     pub async fn start(opts: RegisterOptions) -> Result<Self, RegisterError> {
         validate_org(&opts.org)?;
         if let Some(name) = &opts.name {
@@ -169,13 +174,13 @@ impl Registration {
         let github_url = validate_url(&opts.github_url, "GITHUB_URL")?;
         validate_url(&opts.api_url, "GITHUB_API_URL")?;
         prepare_out_dir(&opts.out)?;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
+        let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
-            .map_err(io_err(format!("binding 127.0.0.1:{}", opts.port)))?;
+            .map_err(io_err(format!("binding {} (--listen)", opts.listen)))?;
         let addr = listener
             .local_addr()
             .map_err(io_err("reading the local address"))?;
-        let manifest = build_manifest(&opts, &github_url, addr.port())?;
+        let manifest = build_manifest(&opts, &github_url, browser_addr(addr))?;
         let state = random_state();
         let action = format!(
             "{github_url}/organizations/{}/settings/apps/new?state={state}",
@@ -211,9 +216,16 @@ impl Registration {
         })
     }
 
-    /// The page to open in a browser (`http://127.0.0.1:PORT/`).
+    /// The page to open in a browser: `http://127.0.0.1:PORT/` when
+    /// listening on every interface (a container: the browser runs on the
+    /// host), else the address itself.
     pub fn local_url(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("http://{}/", browser_addr(self.addr))
+    }
+
+    /// The address actually bound (the port chosen for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The manifest that will be posted.
@@ -399,11 +411,23 @@ async fn exchange(api_url: &str, code: &str) -> Result<Conversion, RegisterError
         .map_err(|e| RegisterError::Exchange(format!("unexpected conversion response: {e}")))
 }
 
-/// The shipped manifest with the per-installation fields filled in.
+/// Where the browser reaches a page bound to `addr`: the address itself,
+/// or loopback for an unspecified address (`0.0.0.0`, `::`), which a
+/// browser cannot open.
+pub fn browser_addr(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
+}
+
+/// The shipped manifest with the per-installation fields filled in;
+/// GitHub redirects the browser to `http://{page}/callback`.
 pub fn build_manifest(
     opts: &RegisterOptions,
     github_url: &str,
-    port: u16,
+    page: SocketAddr,
 ) -> Result<serde_json::Value, RegisterError> {
     let mut m: serde_json::Value = serde_json::from_str(MANIFEST_JSON)
         .map_err(|e| RegisterError::Usage(format!("embedded app manifest is invalid: {e}")))?;
@@ -431,7 +455,7 @@ pub fn build_manifest(
     obj.insert("hook_attributes".into(), hook);
     obj.insert(
         "redirect_url".into(),
-        format!("http://127.0.0.1:{port}/callback").into(),
+        format!("http://{page}/callback").into(),
     );
     Ok(m)
 }
@@ -639,9 +663,20 @@ pub fn next_steps(reg: &Registered, out: &Path) -> String {
 pub async fn run(opts: RegisterOptions) -> Result<Registered, RegisterError> {
     let out = opts.out.clone();
     let reg = Registration::start(opts).await?;
+    let port = reg.local_addr().port();
+    if !reg.local_addr().ip().is_loopback() {
+        // The page holds the one-time state: whoever loads it can complete
+        // the flow with an App of their own choosing.
+        eprintln!(
+            "warning: listening on {}: anyone who can reach this port can load the \
+             registration page. In a container publish it on the host's loopback only \
+             (docker run -p 127.0.0.1:{port}:{port} …).",
+            reg.local_addr()
+        );
+    }
     eprintln!(
         "Open {} in a browser signed in as an owner of the organisation\n\
-         (on a remote machine: ssh -L PORT:127.0.0.1:PORT, then open it locally).\n\
+         (on a remote machine: ssh -L {port}:127.0.0.1:{port} HOST, then open it locally).\n\
          Waiting for GitHub (at most {} minutes)…",
         reg.local_url(),
         FLOW_TIMEOUT.as_secs() / 60
@@ -660,7 +695,7 @@ mod tests {
             org: "acme".into(),
             name: Some("acme-guard".into()),
             webhook_url: Some("https://guard.acme.test/webhook".into()),
-            port: 0,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             out: out.to_owned(),
             github_url: "https://github.com".into(),
             api_url: "https://api.github.com".into(),
@@ -670,7 +705,8 @@ mod tests {
     #[test]
     fn manifest_filled_in() {
         let dir = tempfile::tempdir().unwrap();
-        let m = build_manifest(&opts(dir.path()), "https://github.com", 4321).unwrap();
+        let page = SocketAddr::from(([127, 0, 0, 1], 4321));
+        let m = build_manifest(&opts(dir.path()), "https://github.com", page).unwrap();
         assert_eq!(m["name"], "acme-guard");
         assert_eq!(m["url"], "https://github.com/acme");
         assert_eq!(
@@ -684,8 +720,20 @@ mod tests {
         assert_eq!(m["default_permissions"], shipped["default_permissions"]);
         let mut o = opts(dir.path());
         o.webhook_url = None;
-        let m = build_manifest(&o, "https://github.com", 1).unwrap();
+        let m = build_manifest(&o, "https://github.com", page).unwrap();
         assert_eq!(m["hook_attributes"]["active"], false);
+    }
+
+    #[test]
+    fn browser_goes_to_loopback_for_an_unspecified_address() {
+        let any: SocketAddr = "0.0.0.0:3000".parse().unwrap();
+        assert_eq!(browser_addr(any), "127.0.0.1:3000".parse().unwrap());
+        let any6: SocketAddr = "[::]:3000".parse().unwrap();
+        assert_eq!(browser_addr(any6), "127.0.0.1:3000".parse().unwrap());
+        let lo: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        assert_eq!(browser_addr(lo), lo);
+        let lan: SocketAddr = "192.168.1.5:3000".parse().unwrap();
+        assert_eq!(browser_addr(lan), lan);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct App {
     pub durable: Option<Arc<DurableQueue>>,
     /// Readiness flag (`/readyz`).
     pub ready: Arc<AtomicBool>,
+    /// The App's page (`GET /app` `html_url`), set once GitHub accepted
+    /// the credentials; alerts name it (see [`crate::alerts::runbook_reference`]).
+    pub app_url: crate::alerts::AppUrl,
     workers: Workers,
     deadline: std::time::Duration,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -58,11 +61,11 @@ impl App {
         )
         .context("GitHub App credentials")?;
         let installations: Arc<dyn Installations> = Arc::new(AppInstallations::new(auth));
-        let handler: Arc<dyn Handler> = Arc::new(Dispatcher::new(
-            installations,
-            Arc::new(PipelineContext::default()),
-        ));
-        Ok(Self::with_handler(settings, handler))
+        let app_url = crate::alerts::AppUrl::default();
+        let handler: Arc<dyn Handler> = Arc::new(dispatcher(installations, &app_url));
+        let mut app = Self::with_handler(settings, handler);
+        app.app_url = app_url;
+        Ok(app)
     }
 
     /// Builds the App with the durable journal of `journal` (opening the
@@ -102,11 +105,10 @@ impl App {
             background.push(Arc::new(rec).spawn(every));
         }
         let installations: Arc<dyn Installations> = Arc::new(AppInstallations::new(auth));
-        let handler: Arc<dyn Handler> = Arc::new(Dispatcher::new(
-            installations,
-            Arc::new(PipelineContext::default()),
-        ));
+        let app_url = crate::alerts::AppUrl::default();
+        let handler: Arc<dyn Handler> = Arc::new(dispatcher(installations, &app_url));
         let mut app = Self::with_journal(settings, handler, queue.clone());
+        app.app_url = app_url;
         app.durable = Some(queue);
         app.background = background;
         Ok(app)
@@ -138,9 +140,22 @@ impl App {
             journal,
             durable: None,
             ready,
+            app_url: crate::alerts::AppUrl::default(),
             workers,
             deadline: settings.shutdown_deadline,
             background: Vec::new(),
+        }
+    }
+
+    /// Records what `GET /app` said about the App (its page, for alerts).
+    /// The first answer wins: it cannot change while the process runs.
+    pub fn remember_identity(&self, identity: &AppIdentity) {
+        if let Some(url) = identity
+            .html_url
+            .as_deref()
+            .filter(|u| u.starts_with("http"))
+        {
+            let _ = self.app_url.set(url.to_owned());
         }
     }
 
@@ -225,6 +240,20 @@ pub struct AppIdentity {
     /// URL slug.
     #[serde(default)]
     pub slug: String,
+    /// The App's page on GitHub (`https://github.com/apps/{slug}`).
+    #[serde(default)]
+    pub html_url: Option<String>,
+}
+
+/// The pipelines' dispatcher, reading alert settings from the process
+/// environment plus the App's page once known.
+fn dispatcher(
+    installations: Arc<dyn Installations>,
+    app_url: &crate::alerts::AppUrl,
+) -> Dispatcher {
+    Dispatcher::new(installations, Arc::new(PipelineContext::default())).with_env(
+        crate::alerts::with_app_url(crate::alerts::process_env(), app_url.clone()),
+    )
 }
 
 /// One `GET /app` with the App's JWT.
@@ -314,7 +343,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             r = &mut check, if checking => {
                 checking = false;
                 match r {
-                    Ok(Ok(_)) => continue,
+                    Ok(Ok(identity)) => {
+                        app.remember_identity(&identity);
+                        continue;
+                    }
                     Ok(Err(e)) => {
                         tracing::error!(error = %e, "startup failed");
                         fatal = Some(anyhow::Error::new(e));

@@ -537,7 +537,7 @@ fn base_mode_reads_the_config_at_rev_not_from_the_work_tree() {
 }
 
 #[test]
-fn base_mode_in_a_subdirectory_uses_paths_relative_to_it() {
+fn base_mode_in_a_subdirectory_evaluates_it_with_paths_from_the_root() {
     let t = git_repo();
     let r = t.path();
     write(r, "deploy/apps/a.yaml", CONFIGMAP);
@@ -550,7 +550,9 @@ fn base_mode_in_a_subdirectory_uses_paths_relative_to_it() {
         &["check", "--base", "HEAD", "--format", "json", "deploy"],
     );
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert_eq!(files_with_findings(&json(&o)), ["apps/a.yaml"]);
+    // Only the change under PATH, shown from the repository root (as the
+    // App shows it).
+    assert_eq!(files_with_findings(&json(&o)), ["deploy/apps/a.yaml"]);
     // SARIF paths are repository paths, for code scanning.
     let v = json(&run(
         r,
@@ -576,7 +578,12 @@ fn base_mode_errors_exit_2() {
     let g = git_repo();
     write(g.path(), "a.yaml", CONFIGMAP);
     commit_all(g.path(), "one");
-    for rev in ["no-such-branch", "--output=/tmp/gitops-guard-pwned"] {
+    // A revision that looks like an option must not reach git as one: the
+    // file it names (in a directory of our own) must not be created.
+    let out_dir = tempfile::tempdir().unwrap();
+    let pwned = out_dir.path().join("gitops-guard-pwned");
+    let injected = format!("--output={}", pwned.display());
+    for rev in ["no-such-branch", injected.as_str()] {
         let o = run(g.path(), &["check", &format!("--base={rev}"), "."]);
         assert_eq!(code(&o), 2, "{rev}");
         assert!(
@@ -585,7 +592,7 @@ fn base_mode_errors_exit_2() {
             stderr(&o)
         );
     }
-    assert!(!Path::new("/tmp/gitops-guard-pwned").exists());
+    assert!(!pwned.exists());
     let o = run(g.path(), &["check", "--base", "HEAD", "a.yaml"]);
     assert_eq!(code(&o), 2, "--base needs a directory");
 }
@@ -631,6 +638,569 @@ fn sample_repo_flags_every_attack_and_nothing_in_the_compliant_files() {
         assert!(
             hits(&v, rule).iter().any(|(f, _)| f == file),
             "{file}: no `{rule}` finding"
+        );
+    }
+}
+
+/// A Pod the baseline standard admits and the restricted one does not.
+const BASELINE_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: team-a\nspec:\n  containers:\n    - name: web\n      image: registry.example.com/web:1.25.3\n";
+/// The same Pod, restricted-compliant.
+const RESTRICTED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: team-a\nspec:\n  securityContext:\n    runAsNonRoot: true\n    seccompProfile:\n      type: RuntimeDefault\n  containers:\n    - name: web\n      image: registry.example.com/web:1.25.3\n      securityContext:\n        allowPrivilegeEscalation: false\n        capabilities:\n          drop: [\"ALL\"]\n";
+const RESTRICTED_CONFIG: &str = "version: 1\nadmission:\n  level: restricted\n";
+
+/// Rules of the error findings in JSON output.
+fn error_rules(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["file"].as_str().unwrap(),
+                f["rule"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn subdirectory_check_uses_the_repository_config() {
+    // The attack: the root config enforces restricted; checking only the
+    // subdirectory must not fall back to the built-in baseline and pass.
+    let t = git_repo();
+    let r = t.path();
+    write(r, ".github/gitops-guard.yml", RESTRICTED_CONFIG);
+    write(r, "deploy/pod.yaml", BASELINE_POD);
+    write(r, "other/broken.yaml", DUPLICATE);
+    let o = run(r, &["check", "--format", "json", "deploy"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["config"][0], ".github/gitops-guard.yml");
+    let errors = error_rules(&v);
+    assert!(
+        errors.contains(&"deploy/pod.yaml:run-as-non-root".to_owned()),
+        "{errors:?}"
+    );
+    // Only files under PATH are evaluated.
+    assert!(
+        errors.iter().all(|e| e.starts_with("deploy/")),
+        "{errors:?}"
+    );
+    assert_eq!(v["summary"]["files"], 1);
+    // From inside the subdirectory: the same root, paths still from it.
+    let o = run(&r.join("deploy"), &["check", "--format", "json", "."]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert_eq!(v["summary"]["config"][0], "../.github/gitops-guard.yml");
+    assert!(error_rules(&v).contains(&"deploy/pod.yaml:run-as-non-root".to_owned()));
+    // Text output names the root's config too.
+    let out = stdout(&run(r, &["check", "deploy"]));
+    assert!(out.contains("config: .github/gitops-guard.yml"), "{out}");
+
+    // The legitimate twin: a compliant Pod passes under the same config.
+    write(r, "deploy/pod.yaml", RESTRICTED_POD);
+    let o = run(r, &["check", "--format", "json", "deploy"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(json(&o)["summary"]["config"][0], ".github/gitops-guard.yml");
+    // `--config` still overrides the root's file.
+    write(r, "deploy/pod.yaml", BASELINE_POD);
+    let o = run(
+        r,
+        &[
+            "check",
+            "--config",
+            "/dev/null",
+            "--format",
+            "json",
+            "deploy",
+        ],
+    );
+    assert_eq!(code(&o), 0, "baseline admits the pod: {}", stdout(&o));
+    // Outside any work tree PATH stays the root: a plain directory with the
+    // same layout has no config under `deploy/`, so the defaults apply.
+    let plain = tempfile::tempdir().unwrap();
+    write(plain.path(), ".github/gitops-guard.yml", RESTRICTED_CONFIG);
+    write(plain.path(), "deploy/pod.yaml", BASELINE_POD);
+    let o = run(plain.path(), &["check", "--format", "json", "deploy"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        json(&o)["summary"]["config"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("built-in defaults")
+    );
+}
+
+#[test]
+fn subdirectory_check_reads_the_roots_appprojects_and_globs() {
+    let t = git_repo();
+    let r = t.path();
+    write(
+        r,
+        ".github/gitops-guard.yml",
+        "version: 1\nmanifests:\n  paths: ['deploy/apps/**/*.yaml', 'argocd/*.yaml']\ntenants:\n  projects: ['argocd/*.yaml']\n  bindings:\n    - project: team-a\n      paths: ['deploy/apps/team-a/**']\n      namespace: team-a\n      repo: acme/deploy\n",
+    );
+    write(
+        r,
+        "argocd/team-a.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: team-a\n  namespace: argocd\nspec:\n  sourceRepos: ['https://github.com/acme/deploy']\n  destinations:\n    - namespace: team-a\n      server: https://kubernetes.default.svc\n  namespaceResourceWhitelist:\n    - group: ''\n      kind: ConfigMap\n",
+    );
+    // Not a manifest path of the root config (relative to the root).
+    write(r, "deploy/scratch/junk.yaml", DUPLICATE);
+    // The attack: a tenant deploying into another team's namespace.
+    let escape = CONFIGMAP.replace("namespace: team-a", "namespace: kube-system");
+    write(r, "deploy/apps/team-a/settings.yaml", &escape);
+    let o = run(r, &["check", "--format", "json", "deploy"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert!(
+        hits(&v, "tenant-namespace")
+            .iter()
+            .any(|(f, _)| f == "deploy/apps/team-a/settings.yaml"),
+        "{:?}",
+        error_rules(&v)
+    );
+    assert!(!files_with_findings(&v).contains(&"deploy/scratch/junk.yaml".to_owned()));
+    // The same subdirectory on its own (no root policy) would have passed
+    // the namespace escape: that is what reading the root prevents.
+    let o = run(
+        r,
+        &[
+            "check",
+            "--config",
+            "/dev/null",
+            "--format",
+            "json",
+            "deploy/apps",
+        ],
+    );
+    assert!(hits(&json(&o), "tenant-namespace").is_empty());
+
+    // The legitimate twin: the tenant's own namespace.
+    write(r, "deploy/apps/team-a/settings.yaml", CONFIGMAP);
+    let o = run(r, &["check", "--format", "json", "deploy"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(json(&o)["summary"]["files"], 1);
+
+    // --base works below the root too: the root config at REV applies.
+    commit_all(r, "base");
+    write(r, "deploy/apps/team-a/settings.yaml", &escape);
+    write(
+        r,
+        "deploy/scratch/junk.yaml",
+        &format!("{DUPLICATE}# edited\n"),
+    );
+    let o = run(
+        r,
+        &["check", "--base", "HEAD", "--format", "json", "deploy"],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(
+        files_with_findings(&v),
+        ["deploy/apps/team-a/settings.yaml"]
+    );
+    assert!(
+        v["summary"]["config"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(".github/gitops-guard.yml at HEAD")
+    );
+}
+
+#[test]
+fn nested_tree_with_its_own_config_is_its_own_root_when_the_top_has_none() {
+    // A repository laid out inside another (like rules/sample-repo): with no
+    // config at the top of the work tree, its own config applies.
+    let t = git_repo();
+    let r = t.path();
+    write(
+        r,
+        "examples/repo/.github/gitops-guard.yml",
+        RESTRICTED_CONFIG,
+    );
+    write(r, "examples/repo/apps/pod.yaml", BASELINE_POD);
+    let o = run(r, &["check", "--format", "json", "examples/repo/apps"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let v = json(&o);
+    assert_eq!(
+        v["summary"]["config"][0],
+        "examples/repo/.github/gitops-guard.yml"
+    );
+    assert!(error_rules(&v).contains(&"apps/pod.yaml:run-as-non-root".to_owned()));
+    // A config at the top is what the App reads: it wins.
+    write(r, ".github/gitops-guard.yml", "version: 1\n");
+    let o = run(r, &["check", "--format", "json", "examples/repo/apps"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(json(&o)["summary"]["config"][0], ".github/gitops-guard.yml");
+}
+
+/// A pod the baseline standard forbids, whatever the file is called.
+const PRIVILEGED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\n  namespace: team-a\nspec:\n  containers:\n    - name: debug\n      image: registry.example.com/debug:1.0\n      securityContext:\n        privileged: true\n";
+
+/// Tool configs a newcomer's repository holds, by path.
+const TOOL_CONFIGS: &[(&str, &str)] = &[
+    (
+        ".github/workflows/ci.yml",
+        "on: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n",
+    ),
+    (".github/dependabot.yml", "version: 2\nupdates: []\n"),
+    ("renovate.json", "{\"extends\": [\"config:recommended\"]}\n"),
+    (
+        ".sops.yaml",
+        "creation_rules:\n  - path_regex: .*\\.enc\\.yaml$\n    age: age1example\n",
+    ),
+    ("clusters/prod/.sops.yaml", "creation_rules: []\n"),
+    (
+        ".pre-commit-config.yaml",
+        "repos:\n  - repo: https://github.com/adrienverge/yamllint\n    rev: v1.35.1\n    hooks:\n      - id: yamllint\n",
+    ),
+    ("mkdocs.yml", "site_name: Deployments\nnav:\n  - index.md\n"),
+    (
+        ".gitlab-ci.yml",
+        "stages: [test]\ntest:\n  script: [make test]\n",
+    ),
+    (".yamllint.yaml", "extends: default\n"),
+];
+
+#[test]
+fn tool_configs_are_not_judged_as_manifests_by_default() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    write(r, "apps/settings.yaml", CONFIGMAP);
+    for (p, text) in TOOL_CONFIGS {
+        write(r, p, text);
+    }
+    let o = run(r, &["check", "--format", "json", "."]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let v = json(&o);
+    assert!(v["findings"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(v["summary"]["files"], 1, "only the manifest is judged");
+
+    // A user's manifests.ignore adds to the defaults.
+    write(r, "docs/example.yaml", "- not\n- an object\n");
+    write(r, "apps/list.yaml", "- not\n- an object\n");
+    write(
+        r,
+        ".github/gitops-guard.yml",
+        "manifests:\n  ignore: ['docs/**']\n",
+    );
+    let o = run(r, &["check", "--format", "json", "."]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert_eq!(files_with_findings(&v), ["apps/list.yaml"], "{v}");
+    // The finding on a non-object says how to exclude the file.
+    let msg = v["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("manifests.ignore") && msg.contains(".github/gitops-guard.yml"),
+        "{msg}"
+    );
+
+    // ignore_defaults: false judges every file again.
+    write(
+        r,
+        ".github/gitops-guard.yml",
+        "manifests:\n  ignore: ['docs/**', 'apps/list.yaml']\n  ignore_defaults: false\n",
+    );
+    let o = run(r, &["check", "--format", "json", "."]);
+    assert_eq!(code(&o), 1);
+    let files = files_with_findings(&json(&o));
+    for (p, _) in TOOL_CONFIGS {
+        assert!(files.contains(&(*p).to_owned()), "{p} judged: {files:?}");
+    }
+    assert!(!files.contains(&"docs/example.yaml".to_owned()));
+}
+
+#[test]
+fn default_ignores_cannot_hide_a_kubernetes_object() {
+    // The attack: a privileged Pod named like a tool config, in a directory
+    // Argo CD syncs; the default ignores must not hide it.
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    write(r, "mkdocs.yml", PRIVILEGED_POD);
+    write(r, ".github/pod.yaml", PRIVILEGED_POD);
+    write(r, "apps/.sops.yaml", PRIVILEGED_POD);
+    let o = run(r, &["check", "--format", "json", "."]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let v = json(&o);
+    for p in ["mkdocs.yml", ".github/pod.yaml", "apps/.sops.yaml"] {
+        assert!(
+            hits(&v, "privileged").iter().any(|(f, _)| f == p),
+            "{p}: {v}"
+        );
+    }
+    // The twin: the real tool config in the same place is skipped.
+    write(r, "mkdocs.yml", "site_name: Deployments\n");
+    write(r, ".github/pod.yaml", "name: ci\non: [push]\n");
+    write(r, "apps/.sops.yaml", "creation_rules: []\n");
+    let o = run(r, &["check", "--format", "json", "."]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+
+    // Change mode selects the same way.
+    let g = git_repo();
+    write(g.path(), "apps/settings.yaml", CONFIGMAP);
+    commit_all(g.path(), "base");
+    write(g.path(), "mkdocs.yml", "site_name: Deployments\n");
+    write(g.path(), ".pre-commit-config.yaml", "repos: []\n");
+    let o = run(
+        g.path(),
+        &["check", "--base", "HEAD", "--format", "json", "."],
+    );
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    write(g.path(), "mkdocs.yml", PRIVILEGED_POD);
+    let o = run(
+        g.path(),
+        &["check", "--base", "HEAD", "--format", "json", "."],
+    );
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        hits(&json(&o), "privileged")
+            .iter()
+            .any(|(f, _)| f == "mkdocs.yml")
+    );
+}
+
+#[test]
+fn org_config_is_a_floor_the_repository_may_only_tighten() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    let org = tempfile::tempdir().unwrap();
+    let org_file = org.path().join("gitops-guard.yml");
+    fs::write(&org_file, RESTRICTED_CONFIG).unwrap();
+    let org_arg = org_file.to_str().unwrap();
+    write(r, "apps/pod.yaml", BASELINE_POD);
+
+    // No repo config: the org floor applies (restricted), where the
+    // built-in defaults would pass the pod.
+    assert_eq!(code(&run(r, &["check", "."])), 0);
+    let o = run(
+        r,
+        &["check", "--org-config", org_arg, "--format", "json", "."],
+    );
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert!(error_rules(&v).contains(&"apps/pod.yaml:run-as-non-root".to_owned()));
+    let src = v["summary"]["config"][0].as_str().unwrap();
+    assert!(
+        src.contains("organisation default") && src.contains(org_arg),
+        "{src}"
+    );
+
+    // A repo config that loosens the floor is a config error naming file,
+    // line and key (exit 2), as in the App.
+    write(
+        r,
+        ".github/gitops-guard.yml",
+        "version: 1\nadmission:\n  level: baseline\n",
+    );
+    let o = run(r, &["check", "--org-config", org_arg, "."]);
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(".github/gitops-guard.yml:3: admission.level"),
+        "{err}"
+    );
+    assert!(err.contains("loosens") && err.contains(org_arg), "{err}");
+    assert!(stdout(&o).is_empty());
+    // Without the org file the same repo config is fine.
+    assert_eq!(code(&run(r, &["check", "."])), 0);
+
+    // Tightening is accepted and merged: the org's level stays, the repo
+    // adds its own stricter image rule.
+    write(
+        r,
+        ".github/gitops-guard.yml",
+        "version: 1\nadmission:\n  images:\n    registries: ['ghcr.io/acme']\n",
+    );
+    write(r, "apps/pod.yaml", RESTRICTED_POD);
+    let o = run(
+        r,
+        &["check", "--org-config", org_arg, "--format", "json", "."],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    let errors = error_rules(&v);
+    assert!(
+        errors.iter().all(|e| !e.contains("run-as-non-root")),
+        "{errors:?}"
+    );
+    assert!(
+        !errors.is_empty(),
+        "the repo's registry rule applies: {errors:?}"
+    );
+    let src = v["summary"]["config"][0].as_str().unwrap();
+    assert!(
+        src.contains("merged onto the organisation default"),
+        "{src}"
+    );
+    // A missing org file is an I/O error.
+    let o = run(r, &["check", "--org-config", "nope.yml", "."]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("nope.yml"));
+}
+
+#[test]
+fn every_command_lists_its_environment_variables() {
+    // Every variable the code reads, found in the source itself so a new
+    // one cannot be forgotten.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut vars = std::collections::BTreeSet::new();
+    let mut stack = vec![src];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = fs::read_to_string(&p).unwrap();
+                for prefix in ["\"GITOPS_GUARD_", "\"GITHUB_", "\"DATABASE_", "\"LISTEN_"] {
+                    for (i, _) in text.match_indices(prefix) {
+                        let name: String = text[i + 1..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                            .collect();
+                        if text[i + 1 + name.len()..].starts_with('"') && !name.ends_with('_') {
+                            vars.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        vars.len() >= 20,
+        "the scan found too few variables: {vars:?}"
+    );
+    let t = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| {
+        let o = run(t.path(), args);
+        assert_eq!(code(&o), 0, "{args:?}");
+        stdout(&o)
+    };
+    let mut all = String::new();
+    for cmd in [
+        "check",
+        "serve",
+        "bench",
+        "check-pr",
+        "register",
+        "healthcheck",
+        "deliveries",
+    ] {
+        let h = help(&[cmd, "--help"]);
+        assert!(h.contains("Environment variables"), "{cmd} --help: {h}");
+        all.push_str(&h);
+    }
+    for v in &vars {
+        assert!(all.contains(v.as_str()), "no --help lists {v}");
+    }
+    // serve reads all but the CLI-only ones.
+    let serve = help(&["serve", "--help"]);
+    for v in &vars {
+        if !matches!(v.as_str(), "GITHUB_TOKEN" | "GITHUB_URL") {
+            assert!(serve.contains(v.as_str()), "serve --help does not list {v}");
+        }
+    }
+    for v in [
+        "HOSTNAME",
+        "RUST_LOG",
+        "[default: ./gitops-guard.sqlite]",
+        "[default: 0.0.0.0:8080]",
+    ] {
+        assert!(serve.contains(v), "serve --help: {v}");
+    }
+    assert!(help(&["check-pr", "--help"]).contains("GITHUB_TOKEN"));
+    assert!(help(&["check", "--help"]).contains("NO_COLOR"));
+    // No help points at a file the repository does not have.
+    for word in all.split_whitespace() {
+        let w = word.trim_matches(|c: char| {
+            !c.is_ascii_alphanumeric() && c != '.' && c != '/' && c != '-' && c != '_'
+        });
+        if w.ends_with(".md") && !w.contains("://") {
+            assert!(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(w).exists(),
+                "--help names {w}, which does not exist"
+            );
+        }
+    }
+}
+
+/// `render` prints what kustomize would build: an overlay's inline JSON 6902
+/// patch reaches the output (the attack a raw-file check misses), a base
+/// outside the overlay directory is read lazily, files the build does not
+/// reference are never read (an unreadable one beside it does not matter),
+/// and a symlink leaving the repository fails closed.
+#[test]
+fn render_prints_the_built_objects_and_fails_closed() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fs::create_dir(root.join(".git")).unwrap();
+    write(
+        root,
+        "base/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: registry.example.com/web:1.0\n",
+    );
+    write(
+        root,
+        "base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(
+        root,
+        "overlay/kustomization.yaml",
+        "resources:\n- ../base\nnamespace: team-a\npatches:\n- target: {kind: Deployment}\n  patch: |\n    - op: add\n      path: /spec/template/spec/containers/0/securityContext\n      value: {privileged: true}\n",
+    );
+    write(root, "unrelated/broken.yaml", "{{ not yaml");
+
+    let o = run(root, &["render", "--format", "json", "overlay"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    let objs = v.as_array().expect("a JSON array");
+    assert_eq!(objs.len(), 1);
+    assert_eq!(objs[0]["metadata"]["namespace"], "team-a");
+    assert_eq!(
+        objs[0]["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"],
+        true
+    );
+    // The legitimate twin: the base alone has no securityContext.
+    let o = run(root, &["render", "base"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("kind: Deployment"));
+    assert!(!stdout(&o).contains("privileged"));
+
+    // Not a kustomization: exit 1 with the reason; no such path: exit 2.
+    let o = run(root, &["render", "unrelated"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("kustomization"), "{}", stderr(&o));
+    assert_eq!(code(&run(root, &["render", "nowhere"])), 2);
+
+    // A resource that is a symlink out of the repository is never read.
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        "secret.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.yaml"),
+            root.join("base/link.yaml"),
+        )
+        .unwrap();
+        write(
+            root,
+            "base/kustomization.yaml",
+            "resources:\n- deploy.yaml\n- link.yaml\n",
+        );
+        let o = run(root, &["render", "overlay"]);
+        assert_eq!(code(&o), 2, "{}", stdout(&o));
+        assert!(
+            stderr(&o).contains("leaves the repository"),
+            "{}",
+            stderr(&o)
         );
     }
 }

@@ -1,5 +1,5 @@
-//! Runs every row of the shared CODEOWNERS vector corpus
-//! (`corpus/codeowners/vectors.tsv`: pattern, path, expected match) through
+//! Runs every row of the vendored CODEOWNERS vector corpus
+//! (`tests/data/codeowners/vectors.tsv`: pattern, path, expected match) through
 //! our parser and matcher. A row is "matching" when a file consisting of the
 //! single line `<pattern> @owner` makes the path owned.
 
@@ -7,30 +7,20 @@ use std::path::PathBuf;
 
 use gitops_guard::engine::codeowners::{CodeOwners, Ownership};
 
-fn shared_dir() -> PathBuf {
-    let candidates: Vec<PathBuf> = std::env::var_os("GITOPS_GUARD_SHARED")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-            PathBuf::from("/work/shared"),
-        ])
-        .collect();
-    for c in &candidates {
-        if c.join("corpus/codeowners/vectors.tsv").is_file() {
-            return c.clone();
-        }
-    }
-    panic!(
-        "CODEOWNERS vectors not found: looked for corpus/codeowners/vectors.tsv under {candidates:?}; \
-         set GITOPS_GUARD_SHARED to the shared directory"
-    );
+/// The vendored vectors (see `tests/data/codeowners/README.md`).
+fn vectors_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/codeowners/vectors.tsv")
 }
 
 #[test]
 fn all_vectors_pass() {
-    let path = shared_dir().join("corpus/codeowners/vectors.tsv");
-    let text = std::fs::read_to_string(&path).expect("read vectors.tsv");
+    let path = vectors_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}); it is part of the repository",
+            path.display()
+        )
+    });
     let mut rows = 0;
     let mut failures = Vec::new();
     for (i, line) in text.lines().enumerate() {

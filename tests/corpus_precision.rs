@@ -1,47 +1,44 @@
-//! Precision and recall on the generated GitOps corpus (`gen-corpus`): every
-//! injected violation must be found under its rule id, and clean objects
-//! (which pass Pod Security "restricted" and stay in their namespace) must
-//! get no finding at all.
+//! Precision and recall on the generated GitOps corpus (the project's own
+//! generator, `gitops_guard::cli::bench::corpus`): every injected violation
+//! must be found under its rule id, and clean objects (which pass Pod
+//! Security "restricted" and stay in their namespace) must get no finding
+//! at all.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
-use gitops_guard::bench_support::{corpus_dir, load_tree, policy_for_corpus};
+use gitops_guard::cli::bench::corpus::{VIOLATIONS, generate, load_tree, policy_for_tree};
 use gitops_guard::engine::evaluate::{evaluate_tree, evaluate_tree_with};
+use gitops_guard::engine::input::TreeInput;
 use gitops_guard::engine::object::load_objects;
 use gitops_guard::engine::yaml::Limits;
 
-/// gen-corpus violation id → the rule ids that may report it.
+/// Generator violation id → the rule ids that may report it.
 fn rules_for(violation: &str) -> &'static [&'static str] {
-    match violation {
-        "host-pid" | "host-ipc" | "host-network" => &["host-namespaces"],
-        "host-port" => &["host-ports"],
-        "run-as-root" => &["run-as-non-root", "run-as-user"],
-        "latest-tag" => &["image-tag"],
-        "namespace-scope" => &["tenant-namespace"],
-        "privileged" => &["privileged"],
-        "host-path" => &["host-path"],
-        "capabilities" => &["capabilities"],
-        "privilege-escalation" => &["privilege-escalation"],
-        "proc-mount" => &["proc-mount"],
-        "seccomp" => &["seccomp"],
-        other => panic!("unknown violation id in expected.tsv: {other}"),
-    }
+    let rules = gitops_guard::cli::bench::corpus::rules_for(violation);
+    assert!(
+        !rules.is_empty(),
+        "unknown violation id in expected.tsv: {violation}"
+    );
+    rules
 }
 
-/// The 3,000-object generated corpus (made once under the target folder).
-fn corpus_3000() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    corpus_dir(&target, 3000).expect("generate the corpus")
+/// The 3,000-object corpus (seed 7, 30% of workloads violated), written to
+/// a temporary directory and read back as a checkout would be, with its
+/// `expected.tsv` text.
+fn corpus_3000() -> (TreeInput, String) {
+    let corpus = generate(3000, 7, 0.3);
+    let dir = tempfile::tempdir().expect("temp dir");
+    corpus.write_to(dir.path()).expect("write the corpus");
+    let tree = load_tree(dir.path()).expect("read the corpus");
+    assert_eq!(tree.files, corpus.files, "the corpus reads back as written");
+    let expected = std::fs::read_to_string(dir.path().join("expected.tsv")).unwrap();
+    (tree, expected)
 }
 
 #[test]
 fn generated_corpus_precision_and_recall() {
-    let dir = corpus_3000();
-    let tree = load_tree(&dir).expect("read the corpus");
-    let policy = policy_for_corpus(&dir);
+    let (tree, expected_text) = corpus_3000();
+    let policy = policy_for_tree(&tree);
     let ev = evaluate_tree(&policy, &tree);
 
     // (file, kind, name) → rule ids found.
@@ -54,17 +51,28 @@ fn generated_corpus_precision_and_recall() {
         );
         found.entry(key).or_default().insert(f.rule.to_string());
     }
-    let expected_text = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
     let mut expected: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
-    for line in expected_text.lines().skip(1) {
+    let mut header = expected_text.lines();
+    assert_eq!(
+        header.next(),
+        Some("file\tdoc_index\tkind\tname\tviolation")
+    );
+    for line in header {
         let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 5, "expected.tsv row {line:?}");
         let key = (cols[0].to_owned(), cols[2].to_owned(), cols[3].to_owned());
         expected.entry(key).or_default().insert(cols[4].to_owned());
     }
+    // The ground truth exercises every violation kind.
+    let kinds: BTreeSet<&str> = expected.values().flatten().map(String::as_str).collect();
+    for v in VIOLATIONS {
+        assert!(kinds.contains(v), "no {v} injected in the corpus");
+    }
 
-    // Known difference, asserted exactly: the corpus verifier predates PSA
-    // v1.35, which relaxes runAsNonRoot/runAsUser for pods with
-    // `hostUsers: false` (root in a user namespace is not root on the node).
+    // Known difference, asserted exactly: PSA v1.35 relaxes
+    // runAsNonRoot/runAsUser for pods with `hostUsers: false` (root in a
+    // user namespace is not root on the node). The generator already leaves
+    // such run-as-root rows out; any that appear are counted, not missed.
     let user_ns_pods: BTreeSet<(String, String, String)> = tree
         .files
         .iter()
@@ -129,7 +137,8 @@ fn generated_corpus_precision_and_recall() {
         missed.len(),
         false_pos.len()
     );
-    assert!(ev.stats.objects >= 3000, "objects: {}", ev.stats.objects);
+    assert_eq!(ev.stats.objects, 3000, "objects");
+    assert!(total > 200, "only {total} expected violations");
     assert!(
         false_pos.is_empty(),
         "{} false positives, e.g.:\n{}",
@@ -169,12 +178,11 @@ fn generated_corpus_precision_and_recall() {
 fn parallel_evaluation_gives_the_sequential_result() {
     // `check` evaluates files on every available core; the findings (and
     // their order), the counters and the notes must not depend on it.
-    let dir = corpus_3000();
-    let mut tree = load_tree(&dir).expect("read the corpus");
+    let (mut tree, _) = corpus_3000();
     // Unreadable YAML in the middle of the tree takes the error path too.
     let mid = tree.files.len() / 2;
     tree.files[mid].text.push_str("\n---\nkind: [broken\n");
-    let policy = policy_for_corpus(&dir);
+    let policy = policy_for_tree(&tree);
     let bytes: usize = tree.files.iter().map(|f| f.text.len()).sum();
     assert!(
         bytes > 2 << 20,

@@ -8,7 +8,12 @@
 //!     every webhook event the App handles is subscribed;
 //! (c) `deploy/Dockerfile` parses, is multi-stage, runs as a numeric
 //!     non-root user, pins every base image, has a HEALTHCHECK, and ships
-//!     the release build.
+//!     the release build; its build stage copies everything the build
+//!     reads (exactly those paths, minus `.dockerignore`, resolve offline
+//!     with `cargo metadata --locked`, and every embedded file is among
+//!     them), and removing any one COPY fails that check;
+//! (d) the shipped PodMonitor scrapes the pods and port the PrometheusRule
+//!     needs data from.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -55,8 +60,9 @@ fn deploy_manifests_pass_our_own_check_at_restricted() {
     let (code, json) = check_json(&cfg, &root().join("deploy/k8s"));
     assert_eq!(json["findings"], serde_json::json!([]), "{json:#}");
     assert_eq!(code, 0);
-    // Every manifest was read: the six objects plus the kustomization.
-    assert_eq!(json["summary"]["objects"], 7 - 1, "{json:#}");
+    // Every manifest was read: the seven objects (the kustomization is not
+    // an object).
+    assert_eq!(json["summary"]["objects"], 7, "{json:#}");
     // The kustomization lists exactly the files shipped next to it.
     let kust = read("deploy/k8s/kustomization.yaml");
     let mut listed: Vec<String> = kust
@@ -72,6 +78,75 @@ fn deploy_manifests_pass_our_own_check_at_restricted() {
         .collect();
     files.sort();
     assert_eq!(listed, files);
+}
+
+/// The objects of one shipped YAML file, parsed by our own loader.
+fn shipped_object(rel: &str) -> Value {
+    let text = read(rel);
+    let loaded = gitops_guard::engine::yaml::load_documents(
+        &text,
+        &gitops_guard::engine::yaml::Limits::default(),
+    );
+    assert!(loaded.error.is_none(), "{rel}: {:?}", loaded.error);
+    assert_eq!(loaded.docs.len(), 1, "{rel}: one object per file");
+    loaded.docs[0].to_json()
+}
+
+#[test]
+fn the_podmonitor_scrapes_the_deployments_metrics_port() {
+    // The shipped PrometheusRule alerts on gitops_guard_* series; without a
+    // scrape config the Prometheus Operator collects none of them.
+    let pm = shipped_object("deploy/k8s/podmonitor.yaml");
+    let dep = shipped_object("deploy/k8s/deployment.yaml");
+    let rule = shipped_object("deploy/k8s/prometheusrule.yaml");
+    assert_eq!(pm["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(pm["kind"], "PodMonitor");
+    assert_eq!(pm["metadata"]["namespace"], dep["metadata"]["namespace"]);
+    assert_eq!(rule["metadata"]["namespace"], dep["metadata"]["namespace"]);
+    // It selects the pods the Deployment creates.
+    let pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+        .as_object()
+        .unwrap();
+    let selector = pm["spec"]["selector"]["matchLabels"].as_object().unwrap();
+    assert!(!selector.is_empty());
+    for (k, v) in selector {
+        assert_eq!(
+            pod_labels.get(k),
+            Some(v),
+            "selector {k}={v} matches no pod label"
+        );
+    }
+    // Each endpoint names a container port that exists, at /metrics.
+    let ports: Vec<&Value> = dep["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["ports"].as_array().unwrap().iter())
+        .collect();
+    let endpoints = pm["spec"]["podMetricsEndpoints"].as_array().unwrap();
+    assert!(!endpoints.is_empty());
+    for ep in endpoints {
+        let port = ports
+            .iter()
+            .find(|p| p["name"] == ep["port"])
+            .unwrap_or_else(|| panic!("no container port named {}", ep["port"]));
+        assert_eq!(
+            port["containerPort"], 8080,
+            "the server's port (LISTEN_ADDR)"
+        );
+        assert_eq!(ep["path"], "/metrics");
+    }
+    // The NetworkPolicy admits the scrape.
+    assert!(read("deploy/k8s/networkpolicy.yaml").contains("port: 8080"));
+    // And the rules query series that src/metrics.rs defines.
+    let metrics = read("src/metrics.rs");
+    let rules = read("deploy/k8s/prometheusrule.yaml");
+    for name in [
+        "gitops_guard_security_alerts_total",
+        "gitops_guard_deliveries_total",
+    ] {
+        assert!(rules.contains(name) && metrics.contains(name), "{name}");
+    }
 }
 
 #[test]
@@ -208,6 +283,7 @@ const EVENT_PERMISSIONS: &[(&str, Need)] = &[
     ("check_suite", Need::Read("checks")),
     ("branch_protection_rule", Need::Read("administration")),
     ("repository_ruleset", Need::Read("administration")),
+    ("merge_group", Need::Read("merge_queues")),
 ];
 
 /// Delivered to every App without a subscription (cannot be listed in
@@ -221,6 +297,7 @@ const EXPECTED_PERMISSIONS: &[(&str, &str)] = &[
     ("contents", "read"),
     ("issues", "write"),
     ("members", "read"),
+    ("merge_queues", "read"),
     ("metadata", "read"),
     ("pull_requests", "read"),
 ];
@@ -963,4 +1040,329 @@ fn fly_toml_matches_the_image() {
     // Fly's default kill timeout (5 s) is shorter than our drain deadline.
     assert!(fly.contains("kill_signal = \"SIGTERM\""));
     assert!(fly.contains("GITOPS_GUARD_SHUTDOWN_SECONDS"));
+}
+
+// ------------------------------------------- (c') the Docker build context
+
+/// The sources of the build stage's `COPY` instructions (no `--from`):
+/// what the image build can read. The build stage is the one the final
+/// stage copies the binary from.
+fn build_stage_copies(text: &str) -> Result<Vec<(usize, String)>, String> {
+    let (_, stages) = parse_dockerfile(text)?;
+    let builder = stages
+        .iter()
+        .find(|s| {
+            s.instrs
+                .iter()
+                .any(|i| i.keyword == "RUN" && i.args.contains("cargo build"))
+        })
+        .ok_or("no stage runs cargo build")?;
+    let mut out = Vec::new();
+    for i in &builder.instrs {
+        if i.keyword == "ADD" {
+            return Err(format!("line {}: use COPY, not ADD", i.line));
+        }
+        if i.keyword != "COPY" || i.args.contains("--from") {
+            continue;
+        }
+        let words: Vec<&str> = i
+            .args
+            .split_whitespace()
+            .filter(|w| !w.starts_with("--"))
+            .collect();
+        if words.len() < 2 {
+            return Err(format!(
+                "line {}: COPY needs a source and a destination",
+                i.line
+            ));
+        }
+        for src in &words[..words.len() - 1] {
+            if src.contains(['*', '?', '[', '$']) || src.starts_with('/') || src.contains("..") {
+                return Err(format!(
+                    "line {}: COPY source {src} must be a plain relative path",
+                    i.line
+                ));
+            }
+            out.push((i.line, src.trim_end_matches('/').to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// The `.dockerignore` patterns (comments and blanks dropped).
+fn dockerignore() -> Vec<String> {
+    read(".dockerignore")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.trim_end_matches('/').to_owned())
+        .collect()
+}
+
+/// Whether `.dockerignore` drops `rel` (the forms it uses: a top-level name,
+/// `*.ext` anywhere at the top level, or a name with a `**/` prefix).
+fn ignored(rel: &Path, patterns: &[String]) -> bool {
+    let first = rel
+        .components()
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let name = rel.file_name().map(|n| n.to_string_lossy().into_owned());
+    patterns.iter().any(|p| {
+        if let Some(ext) = p.strip_prefix("*.") {
+            rel.components().count() == 1
+                && rel.extension().is_some_and(|e| e.to_string_lossy() == ext)
+        } else if let Some(n) = p.strip_prefix("**/") {
+            match n.strip_prefix("*.") {
+                Some(ext) => rel.extension().is_some_and(|e| e.to_string_lossy() == ext),
+                None => name.as_deref() == Some(n),
+            }
+        } else if !p.contains('/') {
+            first.as_deref() == Some(p.as_str())
+        } else {
+            rel == Path::new(p)
+        }
+    })
+}
+
+/// Copies `rel` (a file or directory of the repository) to `dest/rel`,
+/// leaving out what `.dockerignore` drops (Docker never sends it).
+fn copy_into(rel: &Path, dest: &Path, patterns: &[String]) {
+    if ignored(rel, patterns) {
+        return;
+    }
+    let from = root().join(rel);
+    let to = dest.join(rel);
+    let meta = std::fs::metadata(&from).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+    if meta.is_dir() {
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(&from).unwrap() {
+            copy_into(&rel.join(e.unwrap().file_name()), dest, patterns);
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+    }
+}
+
+/// `include_str!`/`include_bytes!` paths of shipped code (test modules
+/// excluded), relative to the repository root.
+fn embedded_files(dir: &Path, out: &mut BTreeSet<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            embedded_files(&p, out);
+            continue;
+        }
+        if p.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&p).unwrap();
+        let shipped = match src.find("#[cfg(test)]") {
+            Some(i) => &src[..i],
+            None => &src[..],
+        };
+        for mac in ["include_str!(", "include_bytes!("] {
+            for (at, _) in shipped.match_indices(mac) {
+                let rest = shipped[at + mac.len()..].trim_start();
+                let Some(lit) = rest.strip_prefix('"').and_then(|r| r.split('"').next()) else {
+                    continue;
+                };
+                let mut path = p.parent().unwrap().to_owned();
+                for part in Path::new(lit).components() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            path.pop();
+                        }
+                        c => path.push(c),
+                    }
+                }
+                out.insert(path.strip_prefix(root()).unwrap().to_owned());
+            }
+        }
+    }
+}
+
+/// Names of the `[[bin]]`, `[[bench]]`, `[[test]]` and `[[example]]`
+/// targets a Cargo.toml declares.
+fn declared_targets(manifest: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_target = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_target = matches!(line, "[[bin]]" | "[[bench]]" | "[[test]]" | "[[example]]");
+        } else if in_target && let Some(v) = line.strip_prefix("name") {
+            let v = v
+                .trim_start()
+                .trim_start_matches('=')
+                .trim()
+                .trim_matches('"');
+            out.push(v.to_owned());
+        }
+    }
+    out
+}
+
+/// The host's target triple (`rustc -vV`).
+fn host_triple() -> String {
+    let out = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .expect("rustc runs (it built this test)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .trim()
+        .to_owned()
+}
+
+/// Builds exactly the Docker build context the build stage sees and
+/// resolves the package there offline; `Err` carries cargo's message.
+fn resolve_in_build_context(dockerfile: &str) -> Result<(), String> {
+    let copies = build_stage_copies(dockerfile)?;
+    let patterns = dockerignore();
+    let tmp = tempfile::tempdir().unwrap();
+    for (line, src) in &copies {
+        if !root().join(src).exists() {
+            return Err(format!("line {line}: COPY source {src} does not exist"));
+        }
+        copy_into(Path::new(src), tmp.path(), &patterns);
+    }
+    // Files the binary embeds must be inside the context.
+    let mut embedded = BTreeSet::new();
+    embedded_files(&root().join("src"), &mut embedded);
+    for f in &embedded {
+        if !tmp.path().join(f).is_file() {
+            return Err(format!(
+                "{} is embedded by the build (include_str!/include_bytes!) but not copied",
+                f.display()
+            ));
+        }
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // Resolved for this machine's platform: offline, cargo has the sources
+    // of the packages it builds here, not of every platform's.
+    let out = Command::new(cargo)
+        .current_dir(tmp.path())
+        .args(["metadata", "--locked", "--offline", "--format-version", "1"])
+        .args(["--filter-platform", &host_triple()])
+        // The temporary directory has no target/ of its own to pollute.
+        .env("CARGO_TARGET_DIR", tmp.path().join("target"))
+        .output()
+        .expect("cargo runs (it built this test)");
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata in the build context failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let meta: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let ours = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "gitops-guard")
+        .ok_or("gitops-guard missing from cargo metadata")?;
+    let targets = ours["targets"].as_array().unwrap();
+    if !targets
+        .iter()
+        .any(|t| t["name"] == "gitops-guard" && t["kind"][0] == "bin")
+    {
+        return Err("the gitops-guard binary target is missing in the build context".into());
+    }
+    // cargo metadata silently drops a declared target whose file is
+    // missing, and does not open explicitly declared paths; the build
+    // refuses both.
+    for name in declared_targets(&read("Cargo.toml")) {
+        if !targets.iter().any(|t| t["name"] == name.as_str()) {
+            return Err(format!(
+                "Cargo.toml declares target {name}, whose file is not copied"
+            ));
+        }
+    }
+    for t in targets {
+        let path = t["src_path"].as_str().unwrap_or_default();
+        if !Path::new(path).is_file() {
+            return Err(format!(
+                "target {} reads {path}, which is not copied",
+                t["name"]
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn dockerfile_copies_everything_the_build_reads() {
+    let text = read("deploy/Dockerfile");
+    resolve_in_build_context(&text).unwrap();
+    // The embedded-file scan found what it must (it cannot pass vacuously).
+    let mut embedded = BTreeSet::new();
+    embedded_files(&root().join("src"), &mut embedded);
+    for must in [
+        "app-manifest/app.json",
+        "migrations/sqlite/0001_deliveries.sql",
+        "migrations/postgres/0001_deliveries.sql",
+    ] {
+        assert!(embedded.contains(Path::new(must)), "{must}: {embedded:?}");
+    }
+    // The context never carries local credentials or the build directory.
+    let ignore = dockerignore();
+    for must in [
+        "target",
+        ".git",
+        "*.pem",
+        "**/*.pem",
+        "app-id",
+        "**/app-id",
+        "webhook-secret",
+        "**/webhook-secret",
+    ] {
+        assert!(
+            ignore.iter().any(|p| p == must),
+            "{must} not in .dockerignore"
+        );
+    }
+    assert!(ignored(Path::new("private-key.pem"), &ignore));
+    assert!(ignored(
+        Path::new("gitops-guard-credentials/private-key.pem"),
+        &ignore
+    ));
+    assert!(ignored(Path::new("creds/webhook-secret"), &ignore));
+    assert!(!ignored(
+        Path::new("vendor/saphyr-parser/src/lib.rs"),
+        &ignore
+    ));
+}
+
+#[test]
+fn removing_any_copy_breaks_the_build_context_check() {
+    // Every COPY source of the build stage is needed: drop each in turn and
+    // the same check fails (so a COPY that goes missing fails CI).
+    let text = read("deploy/Dockerfile");
+    let copies = build_stage_copies(&text).unwrap();
+    assert!(copies.len() >= 6, "{copies:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    for (line, src) in &copies {
+        let without: String = lines
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| n + 1 != *line)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        match resolve_in_build_context(&without) {
+            Ok(()) => panic!("the build context check passes without COPY {src} (line {line})"),
+            Err(e) => assert!(!e.is_empty(), "{src}"),
+        }
+    }
+    assert_eq!(
+        declared_targets(&read("Cargo.toml")),
+        ["gitops-guard", "engine", "kyverno"],
+        "the declared-target scan reads Cargo.toml"
+    );
+    assert!(
+        build_stage_copies("FROM a:1 AS build\nCOPY ../x ./\nRUN cargo build\nFROM b:1\n")
+            .unwrap_err()
+            .contains("plain relative path")
+    );
 }

@@ -46,11 +46,7 @@ static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
 
 fn seeds() -> Vec<Vec<u8>> {
     let mut s = corpus(
-        &[
-            "../shared/fixtures/github/webhooks",
-            "/work/shared/fixtures/github/webhooks",
-            "tests/data/github",
-        ],
+        &["tests/data/github/webhooks", "tests/data/github/api"],
         &[".json"],
         200,
     );

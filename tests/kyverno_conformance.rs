@@ -1,5 +1,5 @@
 //! Conformance with Kyverno over the kyverno-pss corpus
-//! (`shared/corpus/kyverno-pss/`, see its README): each policy FILE is
+//! (`tests/data/kyverno-pss/`, see its README): each policy FILE is
 //! loaded with our Kyverno engine (not the built-in PSS rules) and applied
 //! to its test resources; the verdict must agree with `cases.tsv`.
 //!
@@ -16,22 +16,12 @@ use gitops_guard::engine::admission::kyverno::{
 use gitops_guard::engine::object::{Object, load_objects};
 use gitops_guard::engine::yaml::{Limits, Node, load_documents};
 
-fn shared_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("GITOPS_GUARD_SHARED") {
-        return PathBuf::from(d);
-    }
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if beside.join("corpus/kyverno-pss").is_dir() {
-        return beside;
-    }
-    PathBuf::from("/work/shared")
-}
-
+/// The vendored corpus (part of the repository).
 fn corpus() -> PathBuf {
-    let d = shared_dir().join("corpus/kyverno-pss");
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kyverno-pss");
     assert!(
         d.join("cases.tsv").is_file(),
-        "kyverno-pss corpus not found at {} (set GITOPS_GUARD_SHARED)",
+        "kyverno-pss corpus not found at {} (it is part of the repository)",
         d.display()
     );
     d

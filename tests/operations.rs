@@ -1,7 +1,8 @@
 //! Operations of `gitops-guard serve`, run as the real binary against a
 //! small fake GitHub: readiness only after GitHub accepts the App's JWT,
-//! fail-fast on rejected credentials or missing settings, and a graceful
-//! exit on SIGTERM.
+//! fail-fast on rejected credentials or missing settings, a graceful exit
+//! on SIGTERM, the App's own page (from `GET /app`) as the alerts' default
+//! reference, and `deliveries` commands that never create a journal.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -61,7 +62,15 @@ async fn app_endpoint(State(f): State<Fake>, headers: HeaderMap) -> impl IntoRes
         )
             .into_response();
     }
-    axum::Json(serde_json::json!({"id": 4242, "slug": "gitops-guard-test"})).into_response()
+    // GitHub's documented answer (tests/data/github/api), as this App.
+    let mut app: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/data/github/api/apps-get-authenticated.json").unwrap(),
+    )
+    .unwrap();
+    app["id"] = 4242.into();
+    app["slug"] = "gitops-guard-test".into();
+    app["html_url"] = "https://github.com/apps/gitops-guard-test".into();
+    axum::Json(app).into_response()
 }
 
 async fn fake(fail_first: usize, status: StatusCode, delay: Duration) -> (SocketAddr, Fake) {
@@ -115,6 +124,49 @@ async fn ready_only_after_github_accepts_the_jwt() {
         f.bearer.load(Ordering::SeqCst),
         "authenticated with the App JWT"
     );
+}
+
+#[tokio::test]
+async fn alerts_name_the_app_page_github_reports() {
+    let (api, _) = fake(0, StatusCode::OK, Duration::ZERO).await;
+    let ready = Arc::new(AtomicBool::new(false));
+    let identity = verify_until_ready(auth(api), ready, Duration::from_millis(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        identity.html_url.as_deref(),
+        Some("https://github.com/apps/gitops-guard-test")
+    );
+    let settings = gitops_guard::settings::Settings::from_lookup(|k| match k {
+        "GITHUB_APP_ID" => Some("4242".into()),
+        "GITHUB_APP_PRIVATE_KEY" => Some(pem()),
+        "GITHUB_WEBHOOK_SECRET" => Some("s".into()),
+        "GITHUB_API_URL" => Some(format!("http://{api}")),
+        _ => None,
+    })
+    .unwrap();
+    let app = gitops_guard::server::App::build(&settings).unwrap();
+    assert!(
+        app.app_url.get().is_none(),
+        "unknown before GitHub answered"
+    );
+    app.remember_identity(&identity);
+    let env = gitops_guard::alerts::with_app_url(Arc::new(|_| None), app.app_url.clone());
+    let text = gitops_guard::alerts::runbook_reference(
+        &env,
+        gitops_guard::engine::pushes::AlertKind::ForcePush,
+        true,
+    );
+    assert!(
+        text.contains("(https://github.com/apps/gitops-guard-test)"),
+        "{text}"
+    );
+    assert!(text.contains("#runbook-force-push"), "{text}");
+    assert!(
+        !text.contains("gitops-guard/gitops-guard"),
+        "made-up repository: {text}"
+    );
+    app.shutdown().await;
 }
 
 #[tokio::test]
@@ -305,4 +357,115 @@ fn healthcheck_subcommand_reports_down_when_nothing_listens() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// `gitops-guard deliveries ARGS` in `dir` with only `env` set of the
+/// journal variables.
+fn deliveries(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .arg("deliveries")
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("GITOPS_GUARD_DB");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn deliveries_commands_never_create_a_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The default location (./gitops-guard.sqlite), a path and a sqlite URL.
+    let missing = tmp.path().join("typo.sqlite");
+    let url = format!("sqlite://{}", missing.display());
+    let cases: Vec<(Vec<(&str, &str)>, String)> = vec![
+        (vec![], "./gitops-guard.sqlite".to_owned()),
+        (
+            vec![("GITOPS_GUARD_DB", missing.to_str().unwrap())],
+            missing.display().to_string(),
+        ),
+        (
+            vec![("DATABASE_URL", url.as_str())],
+            missing.display().to_string(),
+        ),
+    ];
+    for (env, named) in &cases {
+        for args in [&["list"][..], &["show", "abc"], &["requeue", "abc"]] {
+            let (code, out, err) = deliveries(tmp.path(), args, env);
+            assert_eq!(code, 2, "{args:?} {env:?}: {out}{err}");
+            assert!(err.contains("no delivery journal at"), "{err}");
+            assert!(err.contains(named.as_str()), "{named} not named: {err}");
+            assert!(
+                err.contains("DATABASE_URL") && err.contains("GITOPS_GUARD_DB"),
+                "{err}"
+            );
+            assert!(
+                entries(tmp.path()).is_empty(),
+                "{args:?} {env:?} created {:?}",
+                entries(tmp.path())
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn deliveries_list_reads_an_existing_journal_without_writing_it() {
+    use gitops_guard::queue::sqlite::{Durability, SqliteStore};
+    use gitops_guard::queue::{NewDelivery, Store};
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("journal.sqlite");
+    let store = SqliteStore::open(&path, Durability::Full, Default::default())
+        .await
+        .unwrap();
+    store
+        .insert_if_absent(&NewDelivery {
+            id: "d-1".into(),
+            event: "push".into(),
+            action: None,
+            payload: bytes::Bytes::from_static(b"{}"),
+            received_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    let before = std::fs::read(&path).unwrap();
+    let env = [("GITOPS_GUARD_DB", path.to_str().unwrap())];
+    let (code, out, err) = deliveries(tmp.path(), &["list"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("d-1") && out.contains("1 pending"), "{out}");
+    let (code, out, _) = deliveries(tmp.path(), &["show", "d-1"], &env);
+    assert_eq!(code, 0);
+    assert!(out.contains("state:           pending"), "{out}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "a read changed the journal"
+    );
+    // A file that is not a journal is named as such, not migrated.
+    let other = tmp.path().join("other.sqlite");
+    std::fs::write(&other, b"").unwrap();
+    let (code, _, err) = deliveries(
+        tmp.path(),
+        &["list"],
+        &[("GITOPS_GUARD_DB", other.to_str().unwrap())],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("not a gitops-guard journal"), "{err}");
+    assert_eq!(std::fs::read(&other).unwrap(), b"");
 }

@@ -1,5 +1,5 @@
 //! Conformance of the built-in Pod Security Standards against the Kyverno
-//! community PSS policies' own test cases (`corpus/kyverno-pss/cases.tsv`).
+//! community PSS policies' own test cases (`tests/data/kyverno-pss/cases.tsv`).
 //!
 //! Each Kyverno policy is mapped to our rule id(s) and its level; each case
 //! document is evaluated at that level, restricted to those rules, and our
@@ -18,24 +18,9 @@ use gitops_guard::engine::object::{Object, load_objects};
 use gitops_guard::engine::podspec::pod_templates;
 use gitops_guard::engine::yaml::Limits;
 
-/// Where the shared corpus is: `$GITOPS_GUARD_SHARED`, else `../shared`
-/// next to the crate's parent directory, else `/work/shared`.
-fn shared_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("GITOPS_GUARD_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if let Some(parent) = manifest.parent() {
-        let candidate = parent.join("../shared");
-        if candidate.join("corpus/kyverno-pss/cases.tsv").is_file() {
-            return candidate;
-        }
-        let candidate = parent.join("shared");
-        if candidate.join("corpus/kyverno-pss/cases.tsv").is_file() {
-            return candidate;
-        }
-    }
-    PathBuf::from("/work/shared")
+/// The vendored corpus (`tests/data/kyverno-pss`, part of the repository).
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kyverno-pss")
 }
 
 /// How a Kyverno policy maps onto our rules.
@@ -799,11 +784,11 @@ const SELINUX_ENGINE_T: &str =
 
 #[test]
 fn kyverno_pss_corpus_agrees_except_known_psa_differences() {
-    let root = shared_dir().join("corpus/kyverno-pss");
+    let root = corpus_dir();
     let tsv = root.join("cases.tsv");
     let text = std::fs::read_to_string(&tsv).unwrap_or_else(|e| {
         panic!(
-            "cannot read the conformance corpus {} ({e}); set GITOPS_GUARD_SHARED to the shared directory",
+            "cannot read the conformance corpus {} ({e}); it is part of the repository",
             tsv.display()
         )
     });

@@ -535,3 +535,133 @@ async fn many_changed_files_are_paginated() {
         h.fake.call_log()
     );
 }
+
+/// A `merge_group.checks_requested` delivery (GitHub's documented payload:
+/// no upstream example ships with the vendored fixtures).
+fn merge_group_event(head_ref: &str, base: &str, head: &str) -> Vec<u8> {
+    let (owner, name) = REPO.split_once('/').unwrap();
+    serde_json::to_vec(&json!({
+        "action": "checks_requested",
+        "merge_group": {
+            "head_sha": head,
+            "head_ref": head_ref,
+            "base_sha": base,
+            "base_ref": "refs/heads/main",
+            "head_commit": {"id": head, "tree_id": head, "message": "Merge pull request #7"}
+        },
+        "repository": {"id": 1, "name": name, "full_name": REPO, "owner": {"login": owner, "id": 2}},
+        "installation": {"id": INSTALLATION, "node_id": "x"},
+        "sender": {"login": "octocat", "id": 3}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn merge_group_gets_all_three_runs_on_its_head() {
+    // A merge queue waits for the required checks on the group's head
+    // commit: the merged result is judged base → head.
+    let h = Harness::start().await;
+    let base_files = [(CONFIG, "version: 1\n"), ("apps/good.yaml", GOOD)];
+    let pr_head = [
+        (CONFIG, "version: 1\n"),
+        ("apps/good.yaml", GOOD),
+        ("apps/new.yaml", GOOD),
+    ];
+    let (b, pr_hd) = open_and_deliver(&h, &base_files, &pr_head).await;
+    // The attack: what the queue merges carries a broken manifest (another
+    // queued change, or a bad merge) that the PR itself did not show.
+    let group_head = h.fake.commit(
+        REPO,
+        &[
+            (CONFIG, "version: 1\n"),
+            ("apps/good.yaml", GOOD),
+            ("apps/new.yaml", GOOD),
+            ("apps/broken.yaml", BROKEN),
+        ],
+    );
+    let head_ref = format!("refs/heads/gh-readonly-queue/main/pr-7-{pr_hd}");
+    let s = h
+        .deliver(
+            "merge_group",
+            &delivery_id(),
+            &merge_group_event(&head_ref, &b, &group_head),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    h.settle().await;
+    let run = only_run(&h, &group_head);
+    assert_eq!(run.status, "completed");
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(
+        held_annotations(&run),
+        expected_annotations(&[("apps/broken.yaml", BROKEN)])
+    );
+    for name in ["gitops-guard/reviews", "gitops-guard/signatures"] {
+        let runs = h.fake.runs(&group_head, name);
+        assert_eq!(runs.len(), 1, "{name}: {:#?}", h.fake.call_log());
+        assert_eq!(runs[0].status, "completed", "{name}");
+        let title = runs[0].title.clone().unwrap_or_default();
+        assert!(
+            title.starts_with("PR #7: "),
+            "{name} judges the queued PR: {title}"
+        );
+        // The PR's own runs (on its head) hold the same verdict.
+        let own = h.fake.runs(&pr_hd, name);
+        assert_eq!(own.len(), 1, "{name}");
+        assert_eq!(runs[0].conclusion, own[0].conclusion, "{name}");
+    }
+
+    // The legitimate twin: a clean merged result passes the manifests gate.
+    let clean_head = h.fake.commit(
+        REPO,
+        &[
+            (CONFIG, "version: 1\n"),
+            ("apps/good.yaml", GOOD),
+            ("apps/new.yaml", GOOD),
+            ("apps/other.yaml", GOOD),
+        ],
+    );
+    let s = h
+        .deliver(
+            "merge_group",
+            &delivery_id(),
+            &merge_group_event(&head_ref, &b, &clean_head),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    h.settle().await;
+    let run = only_run(&h, &clean_head);
+    assert_eq!(run.conclusion.as_deref(), Some("success"));
+    assert!(run.annotations.is_empty());
+}
+
+#[tokio::test]
+async fn merge_group_naming_no_pull_request_fails_closed() {
+    let h = Harness::start().await;
+    let b = h.fake.commit(REPO, &[(CONFIG, "version: 1\n")]);
+    let hd = h
+        .fake
+        .commit(REPO, &[(CONFIG, "version: 1\n"), ("apps/good.yaml", GOOD)]);
+    let s = h
+        .deliver(
+            "merge_group",
+            &delivery_id(),
+            &merge_group_event("refs/heads/some-other-branch", &b, &hd),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    h.settle().await;
+    // The change itself is still judged (and clean)…
+    assert_eq!(only_run(&h, &hd).conclusion.as_deref(), Some("success"));
+    // …but reviews and signatures cannot be attributed: never success.
+    for name in ["gitops-guard/reviews", "gitops-guard/signatures"] {
+        let runs = h.fake.runs(&hd, name);
+        assert_eq!(runs.len(), 1, "{name}");
+        assert_eq!(runs[0].conclusion.as_deref(), Some("failure"), "{name}");
+        let summary = runs[0].summary.clone().unwrap_or_default();
+        assert!(
+            summary.contains("does not name a pull request"),
+            "{name}: {summary}"
+        );
+    }
+}

@@ -2,7 +2,8 @@
 //! GitHub serving the conversion endpoint with GitHub's documented response
 //! (`tests/data/github/api/apps-create-from-manifest.json`), and the
 //! browser's part (GET the page, follow GitHub's redirect to `/callback`)
-//! played by a plain HTTP client.
+//! played by a plain HTTP client. Also: `--listen` for a container
+//! (every interface inside, the browser on the host's loopback).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -111,7 +112,7 @@ fn options(api: SocketAddr, out: &Path) -> RegisterOptions {
         org: "acme".into(),
         name: Some("acme-gitops-guard".into()),
         webhook_url: Some("https://guard.acme.test/webhook".into()),
-        port: 0,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         out: out.to_owned(),
         github_url: "https://github.acme.test".into(),
         api_url: format!("http://{api}"),
@@ -271,4 +272,85 @@ async fn bad_arguments_are_refused_before_binding() {
         Registration::start(o).await,
         Err(RegisterError::Usage(_))
     ));
+}
+
+#[tokio::test]
+async fn listening_on_every_interface_sends_the_browser_to_loopback() {
+    // `docker run -p 127.0.0.1:3000:3000 IMAGE register --listen 0.0.0.0:3000`:
+    // inside the container the page must listen on every interface (Docker
+    // forwards to the container's address, not its loopback), while the
+    // browser on the host opens 127.0.0.1 — and GitHub must redirect there.
+    let (api, fake) = fake_github().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut o = options(api, tmp.path());
+    o.listen = "0.0.0.0:0".parse().unwrap();
+    let reg = Registration::start(o).await.unwrap();
+    let bound = reg.local_addr();
+    assert!(bound.ip().is_unspecified(), "{bound}");
+    let port = bound.port();
+    assert_eq!(reg.local_url(), format!("http://127.0.0.1:{port}/"));
+    assert_eq!(
+        reg.manifest()["redirect_url"],
+        format!("http://127.0.0.1:{port}/callback")
+    );
+    // The browser's part, on the address it was sent to.
+    let (status, html) = http_get(&reg.local_url()).await;
+    assert_eq!(status, 200);
+    let state = unescape(attr(&html, "action"))
+        .rsplit_once("state=")
+        .unwrap()
+        .1
+        .to_owned();
+    let waiting = tokio::spawn(reg.wait());
+    let (s, body) = http_get(&format!(
+        "http://127.0.0.1:{port}/callback?code={GOOD_CODE}&state={state}"
+    ))
+    .await;
+    assert_eq!(s, 200, "{body}");
+    waiting.await.unwrap().unwrap();
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
+
+    // The default stays loopback-only.
+    let reg = Registration::start(options(api, &tmp.path().join("other")))
+        .await
+        .unwrap();
+    assert!(reg.local_addr().ip().is_loopback());
+}
+
+#[test]
+fn register_cli_takes_listen_and_keeps_port_as_a_shorthand() {
+    const BIN: &str = env!("CARGO_BIN_EXE_gitops-guard");
+    let help = std::process::Command::new(BIN)
+        .args(["register", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("--listen <ADDR>"), "{help}");
+    assert!(help.contains("[default: 127.0.0.1:3000]"), "{help}");
+    assert!(help.contains("--port <PORT>"), "{help}");
+    // Both at once is a usage error (exit 2), before anything is bound.
+    let out = std::process::Command::new(BIN)
+        .args([
+            "register",
+            "--org",
+            "acme",
+            "--listen",
+            "0.0.0.0:3000",
+            "--port",
+            "3001",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A malformed address is refused by the parser.
+    let out = std::process::Command::new(BIN)
+        .args(["register", "--org", "acme", "--listen", "3000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -4,9 +4,10 @@
 //! patches only take runs of ASCII in one step and stop copying tokens, so
 //! any difference is a bug in them.
 //!
-//! Inputs: every YAML file in the repository's test data and sample rules,
-//! the YAML differential corpus, the Kyverno pod-security corpus (when the
-//! shared folder is present), and property-generated text over an alphabet
+//! Inputs: every YAML file in the repository's test data (with the YAML
+//! differential corpus and the vendored Kyverno pod-security corpus) and
+//! sample rules, a generated GitOps repository (anchors, merge keys, flow
+//! and JSON documents), and property-generated text over an alphabet
 //! chosen to hit every patched path (plain and quoted scalars, blanks,
 //! indicators, flow collections, escapes, non-ASCII and line breaks).
 
@@ -85,9 +86,6 @@ fn repository_yaml_reads_the_same() {
     for d in ["tests/data", "rules", "deploy", ".github"] {
         yaml_files(&root.join(d), &mut files);
     }
-    if let Some(shared) = gitops_guard::bench_support::shared_dir() {
-        yaml_files(&shared.join("corpus"), &mut files);
-    }
     assert!(files.len() > 50, "only {} YAML files found", files.len());
     let mut cases = 0;
     for f in &files {
@@ -111,6 +109,19 @@ fn repository_yaml_reads_the_same() {
         }
     }
     assert!(cases > 150, "only {cases} cases");
+}
+
+#[test]
+fn generated_repository_reads_the_same() {
+    let corpus = gitops_guard::cli::bench::corpus::generate(400, 11, 0.5);
+    assert!(
+        corpus.files.len() > 100,
+        "only {} files",
+        corpus.files.len()
+    );
+    for f in &corpus.files {
+        assert_same(&f.path, &f.text);
+    }
 }
 
 #[test]

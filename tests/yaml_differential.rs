@@ -1,10 +1,12 @@
 //! Differential test: our manifest loader against go-yaml v2, the YAML reader
 //! behind sigs.k8s.io/yaml (Kubernetes, kubectl, Argo CD).
 //!
-//! The oracle is `../shared/tools/yaml11` (a tiny Go program: YAML stream on
-//! stdin, one JSON line per document, `{"error": ...}` and exit 1 on failure).
-//! It is found through `YAML11_ORACLE`, else built with its `build.sh` into
-//! this test's target tmp dir. If it cannot be had the test FAILS: a
+//! The oracle is the project's own `tests/oracle/yaml11` (a small Go program
+//! on Debian's yaml.v2: YAML stream on stdin, one JSON line per document,
+//! `{"error": ...}` and exit 1 on failure; its `main.go` documents the
+//! protocol). It is found through `YAML11_ORACLE` (set by `scripts/test.sh`),
+//! else built with its `build.sh` into this test's target tmp dir. If it
+//! cannot be had the test FAILS, naming the packages to install: a
 //! differential test that silently skips proves nothing.
 //!
 //! The rule checked for every input:
@@ -230,7 +232,7 @@ fn oracle() -> &'static Path {
             } else {
                 Err(format!(
                     "YAML11_ORACLE={} is not a file; build it with \
-                     `bash ../shared/tools/yaml11/build.sh OUT`",
+                     `bash tests/oracle/yaml11/build.sh OUT`",
                     p.display()
                 ))
             };
@@ -241,37 +243,24 @@ fn oracle() -> &'static Path {
         Ok(p) => p,
         Err(e) => panic!(
             "the go-yaml v2 oracle is required for the differential test and could not be \
-             had: {e}. Set YAML11_ORACLE to a built yaml11 binary, or make \
-             ../shared/tools/yaml11/build.sh work (it needs golang-go and \
-             golang-gopkg-yaml.v2-dev)."
+             had: {e}. Install its build prerequisites with \
+             `apt-get install golang-go golang-gopkg-yaml.v2-dev` (or run \
+             `bash scripts/test.sh`, which does), or set YAML11_ORACLE to a binary built by \
+             tests/oracle/yaml11/build.sh."
         ),
     }
 }
 
 fn build_oracle() -> Result<PathBuf, String> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var("YAML11_SRC").ok().map(PathBuf::from),
-        Some(manifest.join("../shared/tools/yaml11")),
-        Some(manifest.join("../../shared/tools/yaml11")),
-        Some(PathBuf::from("/work/shared/tools/yaml11")),
-    ];
-    let src = candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("build.sh").is_file())
-        .ok_or("yaml11 sources (build.sh) not found; set YAML11_SRC or YAML11_ORACLE")?;
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/yaml11");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("yaml11-oracle");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let out = dir.join("yaml11");
-    let main_go = src.join("main.go");
-    let fresh = match (std::fs::metadata(&out), std::fs::metadata(&main_go)) {
-        (Ok(b), Ok(s)) => match (b.modified(), s.modified()) {
-            (Ok(b), Ok(s)) => b >= s,
-            _ => false,
-        },
-        _ => false,
-    };
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let built = modified(&out);
+    let fresh = ["main.go", "build.sh"]
+        .iter()
+        .all(|f| matches!((built, modified(&src.join(f))), (Some(b), Some(s)) if b >= s));
     if !fresh {
         // Build under a unique name and rename, so concurrent test processes
         // never run a half-written binary.

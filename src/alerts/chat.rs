@@ -24,7 +24,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::{EnvLookup, Extras, SinkOutcome, SinkRetry, kind_label, runbook_link, with_retries};
+use super::{
+    EnvLookup, Extras, SinkOutcome, SinkRetry, kind_label, runbook_reference, with_retries,
+};
 use crate::engine::pushes::Alert;
 
 /// Per-attempt timeout.
@@ -119,7 +121,10 @@ pub fn message(env: &EnvLookup, alert: &Alert, extras: &Extras) -> String {
         t.push_str(&alert.rollback.join("\n"));
         t.push_str("\n```\n");
     }
-    t.push_str(&format!("Runbook: {}\n", runbook_link(env, alert.kind)));
+    t.push_str(&format!(
+        "Runbook: {}\n",
+        runbook_reference(env, alert.kind, false)
+    ));
     t
 }
 

@@ -10,7 +10,7 @@
 
 use super::{
     EnvLookup, Extras, LABEL, SECURITY_LABEL, SinkOutcome, SinkRetry, github_retryable, kind_label,
-    runbook_link, truncate, with_retries,
+    runbook_reference, truncate, with_retries,
 };
 use crate::engine::ids::RepoName;
 use crate::engine::pushes::Alert;
@@ -75,9 +75,8 @@ fn details(env: &EnvLookup, alert: &Alert, extras: &Extras) -> String {
         ));
     }
     s.push_str(&format!(
-        "\nRunbook: [{}]({})\n",
-        kind_label(alert.kind),
-        runbook_link(env, alert.kind)
+        "\nRunbook: {}\n",
+        runbook_reference(env, alert.kind, true)
     ));
     s
 }
@@ -201,7 +200,10 @@ mod tests {
         let b = body(&env, &alert(), &extras);
         assert!(b.starts_with("<!-- gitops-guard:fingerprint=0123456789abcdef -->"));
         assert!(b.contains("```sh\ngit read-tree -u --reset 1111\n```"));
-        assert!(b.contains("#runbook-force-push)"));
+        assert!(
+            b.contains("Runbook: `force-push` (`#runbook-force-push`)"),
+            "{b}"
+        );
         assert!(b.contains("pull/9"));
         assert!(b.contains("checked 100 of 300 commits"));
         let mut big = alert();

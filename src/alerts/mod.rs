@@ -32,12 +32,18 @@ use crate::github::{GitHub, GitHubError};
 pub const LABEL: &str = "gitops-guard";
 /// Second label on alert issues.
 pub const SECURITY_LABEL: &str = "security";
-/// Where the runbook lives unless `GITOPS_GUARD_RUNBOOK_URL` overrides it;
-/// each alert links `<url>#<AlertKind::runbook_anchor>`.
-pub const DEFAULT_RUNBOOK_URL: &str =
-    "https://github.com/gitops-guard/gitops-guard/blob/main/README.md";
-/// Environment variable overriding [`DEFAULT_RUNBOOK_URL`] (e.g. an internal wiki).
+/// Environment variable naming where the runbook lives (e.g. an internal
+/// wiki, or your copy of the README); each alert links
+/// `<url>#<AlertKind::runbook_anchor>`.
 pub const RUNBOOK_URL_ENV: &str = "GITOPS_GUARD_RUNBOOK_URL";
+/// Key under which [`with_app_url`] answers the App's own page
+/// (`html_url` of `GET /app`). Not an environment variable: the process
+/// environment never answers it (see [`process_env`]).
+pub const APP_URL_KEY: &str = "gitops-guard.app-html-url";
+
+/// The App's page on GitHub, learned from `GET /app` once GitHub accepted
+/// the credentials (the server's readiness check); empty until then.
+pub type AppUrl = Arc<std::sync::OnceLock<String>>;
 
 /// Reads an environment variable. Injected so tests (and embedders) can
 /// supply values without mutating the process environment.
@@ -45,7 +51,25 @@ pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The process environment.
 pub fn process_env() -> EnvLookup {
-    Arc::new(|name| std::env::var(name).ok())
+    Arc::new(|name| {
+        if name == APP_URL_KEY {
+            return None;
+        }
+        std::env::var(name).ok()
+    })
+}
+
+/// `env`, plus the App's page under [`APP_URL_KEY`] once it is known: the
+/// default runbook reference of every alert names the App that raised it
+/// (there is no project-wide URL to link instead).
+pub fn with_app_url(env: EnvLookup, app_url: AppUrl) -> EnvLookup {
+    Arc::new(move |name| {
+        if name == APP_URL_KEY {
+            app_url.get().cloned()
+        } else {
+            env(name)
+        }
+    })
 }
 
 /// The static rule id of a kind (a bounded metric label).
@@ -61,13 +85,45 @@ pub fn kind_label(kind: AlertKind) -> &'static str {
     }
 }
 
-/// The runbook link for `kind`.
-pub fn runbook_link(env: &EnvLookup, kind: AlertKind) -> String {
-    let base = env(RUNBOOK_URL_ENV)
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .unwrap_or_else(|| DEFAULT_RUNBOOK_URL.to_owned());
-    let base = base.split('#').next().unwrap_or_default().to_owned();
-    format!("{base}#{}", kind.runbook_anchor())
+fn http_url(u: String) -> Option<String> {
+    let u = u.trim().to_owned();
+    (u.starts_with("https://") || u.starts_with("http://")).then_some(u)
+}
+
+/// The runbook link for `kind` when `GITOPS_GUARD_RUNBOOK_URL` names one
+/// (any fragment replaced by the kind's anchor).
+pub fn runbook_link(env: &EnvLookup, kind: AlertKind) -> Option<String> {
+    let base = env(RUNBOOK_URL_ENV).and_then(http_url)?;
+    let base = base.split('#').next().unwrap_or_default();
+    Some(format!("{base}#{}", kind.runbook_anchor()))
+}
+
+/// Where responders find the runbook for `kind`, as Markdown (`markdown`)
+/// or plain text: the configured runbook link; otherwise the README
+/// section (which ships with every copy of gitops-guard) and the App's own
+/// page, so the reader knows which installation raised it.
+pub fn runbook_reference(env: &EnvLookup, kind: AlertKind, markdown: bool) -> String {
+    let label = kind_label(kind);
+    if let Some(link) = runbook_link(env, kind) {
+        return if markdown {
+            format!("[{label}]({link})")
+        } else {
+            link
+        };
+    }
+    let anchor = kind.runbook_anchor();
+    let section = if markdown {
+        format!(
+            "`{label}` (`#{anchor}`) in the \"Security alert runbook\" of the gitops-guard README"
+        )
+    } else {
+        format!("{label} (#{anchor}) in the \"Security alert runbook\" of the gitops-guard README")
+    };
+    match env(APP_URL_KEY).and_then(http_url) {
+        Some(app) if markdown => format!("{section}; raised by the App [{app}]({app})"),
+        Some(app) => format!("{section}; raised by the App {app}"),
+        None => section,
+    }
 }
 
 /// What one sink did with one alert.
@@ -287,18 +343,54 @@ mod tests {
     #[test]
     fn runbook_links() {
         let none: EnvLookup = Arc::new(|_| None);
-        assert_eq!(
-            runbook_link(&none, AlertKind::ForcePush),
-            format!("{DEFAULT_RUNBOOK_URL}#runbook-force-push")
-        );
+        assert_eq!(runbook_link(&none, AlertKind::ForcePush), None);
+        let text = runbook_reference(&none, AlertKind::ForcePush, true);
+        assert!(text.contains("`#runbook-force-push`"), "{text}");
+        assert!(text.contains("Security alert runbook"), "{text}");
+        assert!(!text.contains("http"), "no made-up URL: {text}");
+
         let set: EnvLookup =
             Arc::new(|n| (n == RUNBOOK_URL_ENV).then(|| "https://wiki.example/gg#old".to_owned()));
         assert_eq!(
-            runbook_link(&set, AlertKind::DirectPush),
-            "https://wiki.example/gg#runbook-direct-push"
+            runbook_link(&set, AlertKind::DirectPush).as_deref(),
+            Some("https://wiki.example/gg#runbook-direct-push")
+        );
+        assert_eq!(
+            runbook_reference(&set, AlertKind::DirectPush, true),
+            "[direct-push](https://wiki.example/gg#runbook-direct-push)"
         );
         let bad: EnvLookup = Arc::new(|_| Some("javascript:alert(1)".to_owned()));
-        assert!(runbook_link(&bad, AlertKind::TagPush).starts_with(DEFAULT_RUNBOOK_URL));
+        assert_eq!(runbook_link(&bad, AlertKind::TagPush), None);
+        assert!(!runbook_reference(&bad, AlertKind::TagPush, true).contains("javascript"));
+    }
+
+    #[test]
+    fn the_apps_own_page_is_named_once_known() {
+        let url: AppUrl = Arc::default();
+        let env = with_app_url(Arc::new(|_| None), url.clone());
+        let before = runbook_reference(&env, AlertKind::UnknownAuthor, false);
+        assert!(!before.contains("github.com"), "{before}");
+        url.set("https://github.com/apps/acme-guard".into())
+            .unwrap();
+        let after = runbook_reference(&env, AlertKind::UnknownAuthor, true);
+        assert!(
+            after.contains(
+                "[https://github.com/apps/acme-guard](https://github.com/apps/acme-guard)"
+            ),
+            "{after}"
+        );
+        assert!(after.contains("#runbook-unknown-author"), "{after}");
+        // An operator's runbook URL wins over the App page.
+        let both = with_app_url(
+            Arc::new(|n| (n == RUNBOOK_URL_ENV).then(|| "https://wiki.example/gg".to_owned())),
+            url,
+        );
+        assert_eq!(
+            runbook_reference(&both, AlertKind::UnknownAuthor, false),
+            "https://wiki.example/gg#runbook-unknown-author"
+        );
+        // The process environment can never inject the App page.
+        assert_eq!(process_env()(APP_URL_KEY), None);
     }
 
     #[test]

@@ -16,9 +16,10 @@ use chrono::NaiveDate;
 
 use super::CheckArgs;
 use super::check::{
-    CONFIG_PATH, Outcome, choose_config, normalize_display, problem_finding, repo_for, unreadable,
+    CONFIG_PATH, EvalRoot, FoundConfig, Outcome, choose_config, keep_for_sub, normalize_display,
+    problem_finding, repo_for, unreadable,
 };
-use super::config_load::{MAX_CONFIG_BYTES, parse_config};
+use super::config_load::MAX_CONFIG_BYTES;
 use super::select::{CODEOWNERS_PATHS, KUSTOMIZATION_NAMES, Selection, may_hold_crd};
 use super::walk::{FileRead, read_text, resolve_in_tree};
 use crate::engine::evaluate::evaluate_change;
@@ -30,31 +31,27 @@ use crate::gitrepo::{Blob, GitRepo, RawChange, TreeEntry};
 const SYMLINK_MODE: &str = "120000";
 const GITLINK_MODE: &str = "160000";
 
-/// Evaluates the change from `rev` to the work tree under `root`.
+/// Evaluates the change from `rev` to the work tree under `path`, with the
+/// policy of its root ([`EvalRoot`]) at `rev`.
 pub fn evaluate(
-    root: &Path,
+    path: &Path,
+    root: &EvalRoot,
     rev: &str,
     args: &CheckArgs,
     today: NaiveDate,
 ) -> anyhow::Result<Outcome> {
-    let given = normalize_display(root);
-    let git = GitRepo::open(root).map_err(|e| anyhow::anyhow!("{e} (--base needs one)"))?;
+    let git = GitRepo::open(&root.dir)
+        .map_err(|e| anyhow::anyhow!("{}: {e} (--base needs one)", normalize_display(path)))?;
     let sha = git.resolve_commit(rev)?;
     let short = &sha[..12.min(sha.len())];
-    let canon = root
-        .canonicalize()
-        .with_context(|| format!("{}: cannot read PATH", root.display()))?;
+    let canon = &root.dir;
     let limit = Limits::default().max_bytes;
 
     // ---- trusted inputs, from REV ----
     let base_tree = git.ls_tree(&sha)?;
     let by_path: HashMap<&str, &TreeEntry> =
         base_tree.iter().map(|e| (e.path.as_str(), e)).collect();
-    let cfg_display = if given.is_empty() {
-        CONFIG_PATH.to_owned()
-    } else {
-        format!("{given}/{CONFIG_PATH}")
-    };
+    let cfg_display = format!("{}{CONFIG_PATH}", root.display);
     let found = match by_path.get(CONFIG_PATH) {
         None => None,
         Some(e) if !e.is_file() => {
@@ -64,23 +61,20 @@ pub fn evaluate(
             let blobs = git.read_blobs(std::slice::from_ref(&e.oid), MAX_CONFIG_BYTES as u64)?;
             match blobs.get(&e.oid) {
                 Some(Blob::Data(d)) => match String::from_utf8(d.clone()) {
-                    Ok(t) => Some((format!("{short}:{cfg_display}"), t)),
+                    Ok(text) => Some(FoundConfig {
+                        name: format!("{short}:{cfg_display}"),
+                        label: format!("{cfg_display} at {rev} ({short})"),
+                        text,
+                    }),
                     Err(_) => bail!("{short}:{cfg_display}: config is not UTF-8"),
                 },
                 _ => bail!("{short}:{cfg_display}: config is too large or unreadable"),
             }
         }
     };
-    let (config, source) = match (&args.config, found) {
-        (None, Some((name, text))) => match parse_config(&name, &text) {
-            Ok(c) => (c, format!("{cfg_display} at {rev} ({short})")),
-            Err(errors) => bail!("invalid config at {rev}:\n  {}", errors.join("\n  ")),
-        },
-        (cfg, found) => {
-            choose_config(cfg.as_deref(), found, &format!("no {cfg_display} at {rev}"))?
-        }
-    };
-    let sel = Selection::new(&config);
+    let (config, source) = choose_config(args, found, &format!("no {cfg_display} at {rev}"))
+        .with_context(|| format!("the policy at {rev} ({short})"))?;
+    let sel = Selection::new(&config).map_err(anyhow::Error::msg)?;
     let crd_files: BTreeSet<String> = git
         .grep_files(&sha, "CustomResourceDefinition")?
         .into_iter()
@@ -128,12 +122,19 @@ pub fn evaluate(
     // What a PR review needs: manifests, kustomizations, AppProjects and
     // policies (by the REV config), and the config and CODEOWNERS
     // themselves (policy changes). Other files are not the engine's.
-    let wanted = |p: &str| sel.wanted(p) || p == CONFIG_PATH || CODEOWNERS_PATHS.contains(&p);
+    let policy_file =
+        |p: &str| p == CONFIG_PATH || CODEOWNERS_PATHS.contains(&p) || sel.is_support(p);
+    let wanted = |p: &str| sel.wanted(p) || policy_file(p);
+    // Below the root, the change is what is under PATH, plus the policy
+    // files (edits to them are `policy-change`) and the kustomizations
+    // anywhere (an overlay elsewhere may re-target files under PATH).
+    let in_scope = |p: &str| root.contains(p) || policy_file(p) || Selection::is_kustomization(p);
     raw.retain(|c| {
-        wanted(&c.path)
-            || wanted(&c.old_path)
-            || c.old_mode == GITLINK_MODE
-            || c.new_mode == GITLINK_MODE
+        (in_scope(&c.path) || in_scope(&c.old_path))
+            && (wanted(&c.path)
+                || wanted(&c.old_path)
+                || c.old_mode == GITLINK_MODE
+                || c.new_mode == GITLINK_MODE)
     });
     let base_oid = |c: &RawChange| -> Option<String> {
         if matches!(c.status, 'A' | 'C') {
@@ -181,7 +182,7 @@ pub fn evaluate(
         let head = if status == ChangeStatus::Removed {
             None
         } else {
-            match resolve_in_tree(&canon, &c.path) {
+            match resolve_in_tree(canon, &c.path) {
                 Ok(Some(p)) => match read_text(&p, limit)
                     .with_context(|| format!("{}: cannot read", c.path))?
                 {
@@ -227,7 +228,7 @@ pub fn evaluate(
             } else {
                 format!("{d}/{name}")
             };
-            if let Ok(Some(p)) = resolve_in_tree(&canon, &rel)
+            if let Ok(Some(p)) = resolve_in_tree(canon, &rel)
                 && let Ok(FileRead::Text(t)) = read_text(&p, limit)
             {
                 head_context.push(SourceFile::new(rel, t));
@@ -249,6 +250,7 @@ pub fn evaluate(
             head_context,
         },
     );
+    keep_for_sub(root, &sel, &policy.config, &mut evaluation);
     evaluation.findings.extend(cli_findings);
     evaluation.notes.extend(notes);
     sort_findings(&mut evaluation.findings);

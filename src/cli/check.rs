@@ -1,6 +1,13 @@
 //! `gitops-guard check`: gather the files of each PATH (a walked directory,
 //! a single file, or with `--base` a Git change), build the trusted
 //! [`PolicyInputs`], call the engine, merge the results and render them.
+//!
+//! A directory PATH below the top of a Git work tree is judged as part of
+//! its repository ([`find_root`]): the root's config, AppProjects and
+//! policies apply (their globs are relative to the root), only the files
+//! under PATH are evaluated, and paths are shown from the root, as the App
+//! would show them. Otherwise a subdirectory checked on its own would fall
+//! back to the built-in defaults and pass what the repository forbids.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Component, Path, PathBuf};
@@ -8,17 +15,17 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 
-use super::config_load::{MAX_CONFIG_BYTES, parse_config};
+use super::config_load::MAX_CONFIG_BYTES;
 use super::select::{Selection, may_hold_crd};
 use super::walk::{FileRead, Problem, read_text, resolve_in_tree, walk};
 use super::{CheckArgs, Format};
-use crate::engine::config::Config;
+use crate::engine::config::{Config, effective_config};
 use crate::engine::evaluate::{Evaluation, evaluate_tree_with};
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{PolicyInputs, SourceFile, TreeInput};
 use crate::engine::yaml::Limits;
-use crate::gitrepo::{GitRepo, parse_remote_url};
+use crate::gitrepo::{GitRepo, parse_remote_url, work_tree_top};
 use crate::report::summary::{RunInfo, exit_status};
 use crate::report::{json, sarif, text};
 
@@ -53,19 +60,27 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         let given = normalize_display(path);
         let meta = std::fs::metadata(path)
             .with_context(|| format!("{}: cannot read PATH", path.display()))?;
-        let mut outcome = match (&args.base, meta.is_dir()) {
-            (Some(rev), true) => super::change::evaluate(path, rev, args, today)?,
-            (Some(_), false) => bail!(
+        let root = if meta.is_dir() {
+            Some(find_root(path)?)
+        } else {
+            None
+        };
+        let mut outcome = match (&args.base, &root) {
+            (Some(rev), Some(root)) => super::change::evaluate(path, root, rev, args, today)?,
+            (Some(_), None) => bail!(
                 "{}: with --base, PATH must be a directory inside a Git work tree",
                 path.display()
             ),
-            (None, true) => evaluate_dir(path, args, today)?,
-            (None, false) => evaluate_file(path, args, today)?,
+            (None, Some(root)) => evaluate_dir(root, args, today)?,
+            (None, None) => evaluate_file(path, args, today)?,
         };
-        if multi && outcome.display_prefix.is_empty() && meta.is_dir() {
+        if let Some(root) = &root
+            && multi
+            && outcome.display_prefix.is_empty()
+        {
             // Several roots: keep every path unambiguous by showing it from
             // where the user stands.
-            outcome.display_prefix = dir_prefix(&given);
+            outcome.display_prefix = root.display.clone();
         }
         if multi {
             outcome.config_source =
@@ -170,42 +185,159 @@ fn display_or_dot(given: &str) -> &str {
     if given.is_empty() { "." } else { given }
 }
 
-/// The config for a root: `--config FILE` from disk, else `found`
-/// (`(display name, text)` of `.github/gitops-guard.yml`), else defaults.
-/// Returns the config and a description of its source.
+/// A repository config found in the tree (or at `--base REV`).
+#[derive(Debug)]
+pub struct FoundConfig {
+    /// Its name in error messages (`deploy/.github/gitops-guard.yml`).
+    pub name: String,
+    /// How the summary describes it (`… at main (1a2b3c)`).
+    pub label: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// Reads a config file named on the command line.
+fn read_config_file(p: &Path, what: &str) -> anyhow::Result<(String, String)> {
+    let name = p.display().to_string();
+    let text = match read_text(p, MAX_CONFIG_BYTES)
+        .with_context(|| format!("{name}: cannot read {what}"))?
+    {
+        FileRead::Text(t) => t,
+        FileRead::TooLarge(n) => {
+            bail!("{name}: {what} is {n} bytes, more than {MAX_CONFIG_BYTES}")
+        }
+        FileRead::NotUtf8 => bail!("{name}: {what} is not UTF-8"),
+    };
+    Ok((name, text))
+}
+
+/// The effective config for a root: the repository config (`--config FILE`
+/// from disk, else `found`) merged tighten-only onto `--org-config FILE`
+/// when given, exactly as the App merges it onto the organisation's
+/// default ([`effective_config`]); without either, the built-in defaults
+/// (`default_note` says why). Returns the config and a description of its
+/// source. Any config error, a loosening included, is an `Err` (exit 2)
+/// naming file, line and key.
 pub fn choose_config(
-    config_arg: Option<&Path>,
-    found: Option<(String, String)>,
+    args: &CheckArgs,
+    found: Option<FoundConfig>,
     default_note: &str,
 ) -> anyhow::Result<(Config, String)> {
-    let (name, text) = match config_arg {
+    let repo = match &args.config {
         Some(p) => {
-            let name = p.display().to_string();
-            let text = match read_text(p, MAX_CONFIG_BYTES)
-                .with_context(|| format!("{name}: cannot read config"))?
-            {
-                FileRead::Text(t) => t,
-                FileRead::TooLarge(n) => {
-                    bail!("{name}: config is {n} bytes, more than {MAX_CONFIG_BYTES}")
-                }
-                FileRead::NotUtf8 => bail!("{name}: config is not UTF-8"),
-            };
-            (name, text)
+            let (name, text) = read_config_file(p, "config")?;
+            Some(FoundConfig {
+                label: name.clone(),
+                name,
+                text,
+            })
         }
-        None => match found {
-            Some(f) => f,
-            None => {
-                return Ok((
-                    Config::default(),
-                    format!("built-in defaults ({default_note})"),
-                ));
-            }
-        },
+        None => found,
     };
-    match parse_config(&name, &text) {
-        Ok(c) => Ok((c, name)),
-        Err(errors) => bail!("invalid config:\n  {}", errors.join("\n  ")),
+    let org = match &args.org_config {
+        Some(p) => Some(read_config_file(p, "organisation config")?),
+        None => None,
+    };
+    let source = match (&repo, &org) {
+        (Some(r), Some((o, _))) => format!("{} merged onto the organisation default {o}", r.label),
+        (Some(r), None) => r.label.clone(),
+        (None, Some((o, _))) => format!("organisation default {o} ({default_note})"),
+        (None, None) => format!("built-in defaults ({default_note})"),
+    };
+    match effective_config(
+        org.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+        repo.as_ref().map(|r| (r.name.as_str(), r.text.as_str())),
+    ) {
+        Ok(c) => Ok((c, source)),
+        Err(errors) => {
+            let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            bail!("invalid config:\n  {}", errors.join("\n  "))
+        }
     }
+}
+
+/// Where a directory PATH is evaluated from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvalRoot {
+    /// The root (canonical): its config, AppProjects and policies apply,
+    /// and paths are shown relative to it.
+    pub dir: PathBuf,
+    /// PATH below the root, `/`-terminated; empty when PATH is the root.
+    pub sub: String,
+    /// The root as reached from the PATH the user gave (`../`, `repo/`),
+    /// `/`-terminated, or empty for the current directory.
+    pub display: String,
+}
+
+impl EvalRoot {
+    /// True when a root-relative path is under PATH.
+    pub fn contains(&self, rel: &str) -> bool {
+        rel.starts_with(self.sub.as_str())
+    }
+}
+
+/// The root for a directory PATH:
+/// - outside any Git work tree, or at its top: PATH itself (as always);
+/// - below the top: the top when it has `.github/gitops-guard.yml` (the
+///   App reads that one, whatever PATH is); else the nearest directory
+///   from PATH upwards with a `.github/gitops-guard.yml` of its own (a tree
+///   laid out as a repository inside another, like `rules/sample-repo`);
+///   else the top, with the built-in defaults (or `--org-config`).
+pub fn find_root(path: &Path) -> anyhow::Result<EvalRoot> {
+    let canon = path
+        .canonicalize()
+        .with_context(|| format!("{}: cannot read PATH", path.display()))?;
+    let given = normalize_display(path);
+    let itself = EvalRoot {
+        dir: canon.clone(),
+        sub: String::new(),
+        display: dir_prefix(&given),
+    };
+    let Some(top) = work_tree_top(&canon) else {
+        return Ok(itself);
+    };
+    // `symlink_metadata`: a config that is a symlink still marks the root;
+    // reading it applies the walk's symlink rules.
+    let has_config = |d: &Path| std::fs::symlink_metadata(d.join(CONFIG_PATH)).is_ok();
+    let dir = if has_config(&top) {
+        top
+    } else {
+        canon
+            .ancestors()
+            .take_while(|d| d.starts_with(&top) && *d != top)
+            .find(|d| has_config(d))
+            .map_or(top, Path::to_path_buf)
+    };
+    if dir == canon {
+        return Ok(itself);
+    }
+    let below = canon
+        .strip_prefix(&dir)
+        .map_err(|_| anyhow::anyhow!("{}: not below its repository root", path.display()))?;
+    let mut sub = String::new();
+    for c in below.components() {
+        sub.push_str(&c.as_os_str().to_string_lossy());
+        sub.push('/');
+    }
+    let display = root_display(&given, &sub);
+    Ok(EvalRoot { dir, sub, display })
+}
+
+/// The root as reached from `given` (PATH as the user wrote it), when PATH
+/// is `sub` below it: `apps/team` under `apps/team/` is ``, `.` under
+/// `apps/` is `../`.
+fn root_display(given: &str, sub: &str) -> String {
+    let sub = sub.trim_end_matches('/');
+    if let Some(r) = given.strip_suffix(sub)
+        && (r.is_empty() || r.ends_with('/'))
+    {
+        return r.to_owned();
+    }
+    let mut out = dir_prefix(given);
+    for _ in sub.split('/') {
+        out.push_str("../");
+    }
+    out
 }
 
 /// The repository: `--repo`, else the `origin` remote of the Git work tree
@@ -267,18 +399,64 @@ pub fn unreadable(rel: &str, r: &FileRead, limit: usize) -> Option<Finding> {
     }
 }
 
-/// Evaluates a directory tree.
-fn evaluate_dir(root: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Result<Outcome> {
-    let canon = root
-        .canonicalize()
-        .with_context(|| format!("{}: cannot read PATH", root.display()))?;
-    let given = normalize_display(root);
-    let cfg_display = format!("{}{CONFIG_PATH}", dir_prefix(&given));
-    let found = match resolve_in_tree(&canon, CONFIG_PATH) {
+/// The path a walk problem is about.
+fn problem_rel(p: &Problem) -> &str {
+    match p {
+        Problem::OutOfTree { rel, .. }
+        | Problem::Dangling { rel }
+        | Problem::Special { rel }
+        | Problem::Cycle { rel } => rel,
+    }
+}
+
+/// Keeps what a check of PATH below its root reports: findings on files
+/// under PATH, and everything about the policy (config problems, unreadable
+/// AppProjects or policies, edits to them), except the notice that an exception matched
+/// nothing: it may match files outside PATH.
+pub fn keep_for_sub(root: &EvalRoot, sel: &Selection, config: &Config, ev: &mut Evaluation) {
+    if root.sub.is_empty() {
+        return;
+    }
+    let exception_site = |f: &Finding| {
+        config.admission.exceptions.iter().any(|e| {
+            e.source
+                .as_ref()
+                .is_some_and(|s| s.file == f.file && s.line == f.line)
+        })
+    };
+    ev.findings.retain(|f| {
+        if root.contains(&f.file) || sel.is_support(&f.file) {
+            return true;
+        }
+        match f.rule.as_str() {
+            "policy-change" => true,
+            "config" => !(f.severity == Severity::Notice && exception_site(f)),
+            _ => false,
+        }
+    });
+}
+
+/// True when `rel` is the `Chart.yaml` of a chart whose directory holds
+/// `sub`.
+fn chart_above(rel: &str, sub: &str) -> bool {
+    rel.strip_suffix("Chart.yaml")
+        .is_some_and(|dir| (dir.is_empty() || dir.ends_with('/')) && sub.starts_with(dir))
+}
+
+/// Evaluates a directory tree: the files under PATH, judged with the
+/// policy of its root.
+fn evaluate_dir(root: &EvalRoot, args: &CheckArgs, today: NaiveDate) -> anyhow::Result<Outcome> {
+    let canon = &root.dir;
+    let cfg_display = format!("{}{CONFIG_PATH}", root.display);
+    let found = match resolve_in_tree(canon, CONFIG_PATH) {
         Ok(Some(p)) => match read_text(&p, MAX_CONFIG_BYTES)
             .with_context(|| format!("{cfg_display}: cannot read"))?
         {
-            FileRead::Text(t) => Some((cfg_display.clone(), t)),
+            FileRead::Text(text) => Some(FoundConfig {
+                name: cfg_display.clone(),
+                label: cfg_display.clone(),
+                text,
+            }),
             _ => bail!("{cfg_display}: config is too large or not UTF-8"),
         },
         Ok(None) => None,
@@ -286,38 +464,56 @@ fn evaluate_dir(root: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Resu
             bail!("{cfg_display}: config is a symlink leaving the tree or dangling; refusing it")
         }
     };
-    let (config, source) =
-        choose_config(args.config.as_deref(), found, &format!("no {cfg_display}"))?;
-    let git = GitRepo::open(root).ok();
+    let (config, source) = choose_config(args, found, &format!("no {cfg_display}"))?;
+    let git = GitRepo::open(canon).ok();
     let repo = repo_for(args.repo.as_ref(), git.as_ref());
 
-    let sel = Selection::new(&config);
-    let walked = walk(root).with_context(|| format!("{}: cannot walk", root.display()))?;
+    let sel = Selection::new(&config).map_err(anyhow::Error::msg)?;
+    let walked = walk(canon).with_context(|| format!("{}: cannot walk", canon.display()))?;
     let limit = Limits::default().max_bytes;
     let mut cli_findings = Vec::new();
     let mut notes = Vec::new();
     for p in &walked.problems {
+        // Outside PATH only what the policy needs concerns this check.
+        let rel = problem_rel(p);
+        if !root.contains(rel) && !sel.is_support(rel) {
+            continue;
+        }
         if let Some(f) = problem_finding(p, &|r| sel.wanted(r), &mut notes) {
             cli_findings.push(f);
         }
     }
     let mut files = Vec::new();
     let mut support = Vec::new();
+    // Kustomizations outside PATH (an overlay elsewhere may include files
+    // under it and decide their namespace) and the `Chart.yaml` of a chart
+    // PATH is inside (its templates are not manifests) are passed as
+    // context only: not counted, and their findings are not kept.
+    let (mut context_files, mut context_bytes) = (0, 0);
     for wf in &walked.files {
         if !sel.wanted(&wf.rel) {
             continue;
         }
+        let inside = root.contains(&wf.rel);
         let read =
             read_text(&wf.path, limit).with_context(|| format!("{}: cannot read", wf.rel))?;
         let FileRead::Text(text) = read else {
-            cli_findings.extend(unreadable(&wf.rel, &read, limit));
+            if inside || sel.is_support(&wf.rel) {
+                cli_findings.extend(unreadable(&wf.rel, &read, limit));
+            }
             continue;
         };
         let manifest = sel.is_manifest(&wf.rel);
+        // CRDs anywhere in the root decide the scope of custom kinds.
         if sel.is_support(&wf.rel) || (manifest && may_hold_crd(&text)) {
             support.push(SourceFile::new(&wf.rel, text.clone()));
         }
-        if manifest || (Selection::is_kustomization(&wf.rel) && !sel.is_ignored(&wf.rel)) {
+        let kustomization = Selection::is_kustomization(&wf.rel) && !sel.is_ignored(&wf.rel);
+        if inside && (manifest || kustomization) {
+            files.push(SourceFile::new(&wf.rel, text));
+        } else if kustomization || (manifest && chart_above(&wf.rel, &root.sub)) {
+            context_files += 1;
+            context_bytes += text.len();
             files.push(SourceFile::new(&wf.rel, text));
         }
     }
@@ -329,6 +525,9 @@ fn evaluate_dir(root: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Resu
         today,
     };
     let mut evaluation = evaluate_tree_with(&policy, &TreeInput { files }, eval_threads());
+    keep_for_sub(root, &sel, &policy.config, &mut evaluation);
+    evaluation.stats.files = evaluation.stats.files.saturating_sub(context_files);
+    evaluation.stats.bytes = evaluation.stats.bytes.saturating_sub(context_bytes);
     evaluation.findings.extend(cli_findings);
     evaluation.notes.extend(notes);
     sort_findings(&mut evaluation.findings);
@@ -367,8 +566,7 @@ fn evaluate_file(path: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Res
             },
         )
     };
-    let (config, source) =
-        choose_config(args.config.as_deref(), None, "PATH is a file; use --config")?;
+    let (config, source) = choose_config(args, None, "PATH is a file; use --config")?;
     let git = GitRepo::open(&dir).ok();
     let repo = repo_for(args.repo.as_ref(), git.as_ref());
     let limit = Limits::default().max_bytes;

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod change;
 pub mod check;
 pub mod config_load;
+pub mod render;
 pub mod select;
 pub mod walk;
 
@@ -37,14 +38,122 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `check`'s environment (`--help`).
+const CHECK_ENV: &str = "\
+Environment variables:
+  NO_COLOR      set to any non-empty value: no colour in text output
+                (colour is used only on a terminal)
+  git reads its own variables (GIT_DIR, GIT_CONFIG_*, ...) for --base,
+  the default --repo and repository-relative SARIF paths.
+
+Configuration: see \"Configuration reference\" in README.md.";
+
+/// `serve`'s environment (`--help`). Every variable the App reads, with its
+/// default; a test checks none is missing.
+const SERVE_ENV: &str = "\
+Environment variables (required first):
+  GITHUB_APP_ID                  the App's id or client id (required)
+  GITHUB_APP_PRIVATE_KEY         the App's private key, PEM text (literal \\n
+                                 accepted); or
+  GITHUB_APP_PRIVATE_KEY_PATH    a file holding it (one of the two is required)
+  GITHUB_WEBHOOK_SECRET          webhook secret (required); comma-separated to
+                                 rotate: old,new
+  GITHUB_API_URL                 REST API root [default: https://api.github.com]
+                                 (GitHub Enterprise Server: https://HOST/api/v3)
+  LISTEN_ADDR                    address to listen on [default: 0.0.0.0:8080]
+  GITOPS_GUARD_WORKERS           deliveries processed at once [default: 4]
+  GITOPS_GUARD_QUEUE             deliveries waiting before the webhook answers
+                                 503 [default: 1024]
+  GITOPS_GUARD_SHUTDOWN_SECONDS  graceful shutdown wait [default: 25]
+  DATABASE_URL                   delivery journal: postgres://... or sqlite:...
+                                 (read first)
+  GITOPS_GUARD_DB                SQLite journal file, when DATABASE_URL is unset
+                                 [default: ./gitops-guard.sqlite]
+  GITOPS_GUARD_DB_SYNC           SQLite commit durability: full or normal
+                                 [default: full]
+  GITOPS_GUARD_JOURNAL           `memory`: no durable journal (tests and
+                                 benchmarks only) [default: unset]
+  GITOPS_GUARD_MAX_ATTEMPTS      attempts per delivery before it is dead
+                                 [default: 5]
+  GITOPS_GUARD_RETRY_BASE_SECS   first retry backoff, doubled per attempt
+                                 [default: 30]
+  GITOPS_GUARD_LEASE_SECS        how long a worker holds a claimed delivery
+                                 [default: 60]
+  GITOPS_GUARD_RETENTION_HOURS   how long finished deliveries are kept
+                                 [default: 168]
+  GITOPS_GUARD_REDELIVER_SECS    period of the missed-delivery reconciler;
+                                 0 turns it off [default: 600]
+  GITOPS_GUARD_RUNBOOK_URL       runbook linked from alerts (URL#anchor)
+                                 [default: the README's runbook section and
+                                 the App's own GitHub page]
+  HOSTNAME                       worker instance name in the journal
+                                 [default: local]
+  RUST_LOG                       log filter [default: info]
+  The variable a repository names in push.alert.webhook_url_env holds its
+  chat webhook URL (never a GITHUB_* variable or DATABASE_URL).
+
+Installation and operations: see README.md.";
+
+/// `check-pr`'s environment (`--help`).
+const CHECK_PR_ENV: &str = "\
+Environment variables:
+  GITHUB_TOKEN    a token that can read the repository (required)
+  GITHUB_API_URL  REST API root [default: https://api.github.com]
+                  (GitHub Enterprise Server: https://HOST/api/v3)";
+
+/// `deliveries`' environment (`--help`).
+const DELIVERIES_ENV: &str = "\
+Environment variables (the journal `serve` writes):
+  DATABASE_URL          postgres://... or sqlite:... (read first)
+  GITOPS_GUARD_DB       SQLite journal file, when DATABASE_URL is unset
+                        [default: ./gitops-guard.sqlite]
+  GITOPS_GUARD_DB_SYNC  SQLite commit durability: full or normal
+                        [default: full]";
+
+/// `register`'s environment (`--help`; also shown per option).
+const REGISTER_ENV: &str = "\
+Environment variables:
+  GITHUB_URL      GitHub web root, as --github-url [default: https://github.com]
+  GITHUB_API_URL  REST API root, as --api-url [default: https://api.github.com]";
+
+/// `healthcheck`'s environment (`--help`; also shown per option).
+const HEALTHCHECK_ENV: &str = "\
+Environment variables:
+  LISTEN_ADDR  the server's address, as --listen-addr [default: 0.0.0.0:8080]";
+
+/// `render`'s environment (`--help`).
+const RENDER_ENV: &str = "\
+Environment variables: none (the files under the Git work tree that holds
+PATH, else under PATH, are read; nothing is written).";
+
+/// `bench`'s environment (`--help`).
+const BENCH_ENV: &str = "\
+Environment variables: none (the corpus is generated under a temporary
+directory that is removed afterwards).";
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate the manifests under PATH (or the change from --base REV).
+    #[command(after_help = CHECK_ENV)]
     Check(CheckArgs),
+    /// Print the objects kustomize would build for a kustomization
+    /// directory, rendered natively (exit 0 rendered, 1 cannot be rendered,
+    /// 2 usage or I/O error).
+    #[command(after_help = RENDER_ENV)]
+    Render {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = render::RenderFormat::Yaml)]
+        format: render::RenderFormat,
+        /// The kustomization directory.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
     /// Run the GitHub App (webhook server).
+    #[command(after_help = SERVE_ENV)]
     Serve,
     /// Time the engine on a generated 10,000-object repository (or DIR).
+    #[command(after_help = BENCH_ENV)]
     Bench {
         /// A repository to evaluate instead of the generated corpus.
         #[arg(value_name = "DIR")]
@@ -61,18 +170,21 @@ pub enum Command {
         threads: usize,
     },
     /// Evaluate one pull request through the GitHub API.
-    #[command(name = "check-pr")]
+    #[command(name = "check-pr", after_help = CHECK_PR_ENV)]
     CheckPr {
         /// The pull request, `OWNER/REPO#N`.
         #[arg(value_name = "OWNER/REPO#N")]
         target: String,
     },
     /// Create the GitHub App on an organisation (GitHub's manifest flow).
+    #[command(after_help = REGISTER_ENV)]
     Register(RegisterArgs),
     /// Probe the local server's /healthz (exit 0 healthy, 1 not); for
     /// container HEALTHCHECKs.
+    #[command(after_help = HEALTHCHECK_ENV)]
     Healthcheck(HealthcheckArgs),
     /// Inspect the delivery journal: list, show ID, requeue ID.
+    #[command(after_help = DELIVERIES_ENV)]
     Deliveries(crate::deliveries_cli::DeliveriesArgs),
 }
 
@@ -89,9 +201,19 @@ pub struct RegisterArgs {
     /// it the webhook is created inactive).
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
-    /// Local port of the registration page (127.0.0.1 only).
-    #[arg(long, default_value_t = 3000)]
-    pub port: u16,
+    /// Address of the registration page the browser opens (loopback by
+    /// default). In a container: `--listen 0.0.0.0:3000` with `docker run
+    /// -p 127.0.0.1:3000:3000`.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:3000",
+        conflicts_with = "port"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// Shorthand for `--listen 127.0.0.1:PORT`.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
     /// Directory for app-id, private-key.pem and webhook-secret (0600).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
@@ -122,9 +244,15 @@ pub struct HealthcheckArgs {
 /// `gitops-guard check` arguments (DESIGN.md "CLI").
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Config file to use instead of `.github/gitops-guard.yml` under PATH.
+    /// Config file to use instead of the repository's
+    /// `.github/gitops-guard.yml`.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Organisation default (the `gitops-guard.yml` of the org's `.github`
+    /// repository): the repository config is merged onto it tighten-only,
+    /// as the App does; a repository config that loosens it is an error.
+    #[arg(long, value_name = "FILE")]
+    pub org_config: Option<PathBuf>,
     /// Repository for AppProject `sourceRepos` matching (default: from the
     /// Git remote `origin`).
     #[arg(long, value_name = "OWNER/NAME", value_parser = parse_repo)]
@@ -136,7 +264,9 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Directories (walked) or files to evaluate.
+    /// Directories (walked) or files to evaluate. A directory inside a Git
+    /// work tree is judged by the repository's config, AppProjects and
+    /// policies, with paths shown from the repository root.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 }
@@ -146,7 +276,7 @@ pub struct CheckArgs {
 pub enum Format {
     /// Human-readable, grouped by file.
     Text,
-    /// The JSON contract of DESIGN.md.
+    /// JSON: findings and a summary (README: "gitops-guard check").
     Json,
     /// SARIF 2.1.0 (GitHub code scanning).
     Sarif,
@@ -175,6 +305,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+        Command::Render { format, path } => ExitCode::from(render::run(format, &path)),
         Command::Serve => app::serve(),
         Command::Deliveries(args) => crate::deliveries_cli::main(&args),
         Command::Bench {
@@ -202,7 +333,9 @@ fn register(args: RegisterArgs) -> ExitCode {
         org: args.org,
         name: args.name,
         webhook_url: args.webhook_url,
-        port: args.port,
+        listen: args.port.map_or(args.listen, |p| {
+            std::net::SocketAddr::from(([127, 0, 0, 1], p))
+        }),
         out: args.out,
         github_url: args.github_url,
         api_url: args.api_url,
@@ -245,6 +378,28 @@ mod tests {
         assert!(parse_pr("acme/deploy").is_none());
         assert!(parse_pr("acme/deploy#0").is_none());
         assert!(parse_pr("acme#3").is_none());
+    }
+
+    #[test]
+    fn help_defaults_match_the_code() {
+        for (text, defaults) in [
+            (
+                SERVE_ENV,
+                &[
+                    crate::settings::DEFAULT_API_URL,
+                    crate::settings::DEFAULT_LISTEN_ADDR,
+                    crate::queue::DEFAULT_SQLITE_PATH,
+                ][..],
+            ),
+            (CHECK_PR_ENV, &[crate::settings::DEFAULT_API_URL][..]),
+            (DELIVERIES_ENV, &[crate::queue::DEFAULT_SQLITE_PATH][..]),
+            (REGISTER_ENV, &[crate::settings::DEFAULT_API_URL][..]),
+            (HEALTHCHECK_ENV, &[crate::settings::DEFAULT_LISTEN_ADDR][..]),
+        ] {
+            for d in defaults {
+                assert!(text.contains(&format!("[default: {d}]")), "{d} in {text}");
+            }
+        }
     }
 
     #[test]

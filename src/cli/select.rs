@@ -1,58 +1,46 @@
 //! Which files of a tree the CLI reads: manifests (`manifests.paths` minus
 //! `manifests.ignore`), kustomization files (they decide namespaces), and
 //! the support files the policy needs (AppProjects, Kyverno policies, CRDs).
-//! Globs match like `.gitignore`/CODEOWNERS: `*` stops at `/`, `**` crosses.
-
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+//! Globs match like `.gitignore`/CODEOWNERS: `*` stops at `/`, `**` crosses
+//! (compiled by [`crate::engine::config::globs`], as everywhere else).
 
 use crate::engine::config::Config;
-
-/// Builds one glob with our matching rules.
-pub fn glob(pattern: &str) -> Result<Glob, globset::Error> {
-    GlobBuilder::new(pattern).literal_separator(true).build()
-}
-
-fn set(patterns: &[String]) -> GlobSet {
-    let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        // Config validation has already rejected bad globs.
-        if let Ok(g) = glob(p) {
-            b.add(g);
-        }
-    }
-    b.build().unwrap_or_else(|_| GlobSet::empty())
-}
+use crate::engine::config::globs::{GlobKind, GlobList, ManifestFilter};
 
 /// File names Kustomize accepts for a kustomization (owned by the engine).
 pub use crate::engine::kustomize::KUSTOMIZATION_FILE_NAMES as KUSTOMIZATION_NAMES;
 
-/// The compiled file selection of one config.
+/// The compiled file selection of one config. Manifests are chosen by the
+/// engine's [`ManifestFilter`], the one the App uses too, so `check` and the
+/// App read the same files.
 pub struct Selection {
-    paths: GlobSet,
-    ignore: GlobSet,
-    support: GlobSet,
+    manifests: ManifestFilter,
+    support: GlobList,
 }
 
 impl Selection {
-    /// Compiles the config's globs.
-    pub fn new(config: &Config) -> Self {
+    /// Compiles the config's globs (an invalid one is an error naming its
+    /// key; parsed configs were validated already).
+    pub fn new(config: &Config) -> Result<Self, String> {
         let mut support = config.tenants.projects.clone();
         support.extend(config.admission.policies.iter().cloned());
-        Selection {
-            paths: set(&config.manifests.paths),
-            ignore: set(&config.manifests.ignore),
-            support: set(&support),
-        }
+        Ok(Selection {
+            manifests: ManifestFilter::new(&config.manifests)
+                .map_err(|e| format!("manifests: {e}"))?,
+            support: GlobList::new(&support, GlobKind::Path)
+                .map_err(|e| format!("tenants.projects / admission.policies: {e}"))?,
+        })
     }
 
-    /// A manifest the engine evaluates.
+    /// A file that may be a manifest: read and passed to the engine, which
+    /// judges a default-ignored one only if it holds a Kubernetes object.
     pub fn is_manifest(&self, path: &str) -> bool {
-        self.paths.is_match(path) && !self.ignore.is_match(path)
+        self.manifests.selects(path)
     }
 
     /// Excluded by `manifests.ignore`.
     pub fn is_ignored(&self, path: &str) -> bool {
-        self.ignore.is_match(path)
+        self.manifests.is_ignored(path)
     }
 
     /// A kustomization file (any directory).
@@ -87,12 +75,15 @@ mod tests {
 
     #[test]
     fn default_selection() {
-        let s = Selection::new(&Config::default());
+        let s = Selection::new(&Config::default()).unwrap();
         assert!(s.is_manifest("a.yaml"));
         assert!(s.is_manifest("prod/x/a.yml"));
         assert!(s.is_manifest("b.json"));
         assert!(!s.is_manifest("README.md"));
-        assert!(!s.is_manifest(".github/gitops-guard.yml"));
+        // Default ignores are still read: the engine judges them when they
+        // hold a Kubernetes object.
+        assert!(s.is_manifest(".github/gitops-guard.yml"));
+        assert!(!s.is_ignored(".github/gitops-guard.yml"));
         assert!(Selection::is_kustomization("x/Kustomization"));
         assert!(!s.wanted("x/values.txt"));
     }
@@ -102,10 +93,20 @@ mod tests {
         let mut c = Config::default();
         c.manifests.paths = vec!["prod/*.yaml".into()];
         c.tenants.projects = vec!["projects/*.yaml".into()];
-        let s = Selection::new(&c);
+        let s = Selection::new(&c).unwrap();
         assert!(s.is_manifest("prod/a.yaml"));
         assert!(!s.is_manifest("prod/sub/a.yaml"));
         assert!(s.is_support("projects/p.yaml"));
         assert!(!s.is_support("prod/a.yaml"));
+    }
+
+    #[test]
+    fn invalid_globs_are_errors_not_empty_selections() {
+        let mut c = Config::default();
+        c.manifests.ignore = vec!["a/[b".into()];
+        let Err(e) = Selection::new(&c) else {
+            panic!("an invalid glob must not compile to a selection")
+        };
+        assert!(e.contains("manifests"), "{e}");
     }
 }

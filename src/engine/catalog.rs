@@ -179,7 +179,7 @@ static RULES: &[RuleInfo] = &[
         fix: "Remove `securityContext.procMount` or set it to `Default`."),
     rule!("seccomp", PodSecurity, true, PSS,
         title: "Seccomp profile unconfined or missing",
-        why: "Seccomp filters the kernel system calls a container may make; most kernel exploits used for container escapes need a syscall the runtime default profile blocks. Baseline forbids `type: Unconfined` at pod or container level; restricted also requires a profile to be set (`RuntimeDefault` or `Localhost`) at pod level or on every container.",
+        why: "Seccomp filters the kernel system calls a container may make; most kernel exploits used for container escapes need a syscall the runtime default profile blocks. Baseline forbids `type: Unconfined` at pod or container level; restricted also requires a profile to be set (`RuntimeDefault` or `Localhost`) at pod level or on every container. The legacy `seccomp.security.alpha.kubernetes.io` annotations are judged as the selected Pod Security version (`admission.version`) judges them; from v1.27 on they do nothing and are reported as a warning.",
         fix: "Set `spec.securityContext.seccompProfile.type: RuntimeDefault` on the pod (containers inherit it) and remove any container-level `Unconfined`."),
     rule!("sysctls", PodSecurity, true, PSS,
         title: "Unsafe sysctl",

@@ -443,7 +443,7 @@ mod tests {
     #[test]
     fn renaming_out_of_the_manifest_paths_is_a_deletion() {
         let mut renamed = changed(
-            ".github/old/ns.yaml",
+            "attic/ns.yaml.orig",
             ChangeStatus::Renamed,
             Some(NS),
             Some(NS),
@@ -452,6 +452,16 @@ mod tests {
         let f = deletions(vec![renamed]);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].file, "apps/ns.yaml");
+        // A default ignore (a tool's config name) does not hide an object:
+        // the Namespace is still deployed from there.
+        let mut renamed = changed(
+            ".github/old/ns.yaml",
+            ChangeStatus::Renamed,
+            Some(NS),
+            Some(NS),
+        );
+        renamed.previous_path = Some("apps/ns.yaml".into());
+        assert!(deletions(vec![renamed]).is_empty());
     }
 
     #[test]

@@ -51,18 +51,59 @@ impl Default for Config {
 pub struct ManifestsConfig {
     /// Globs of manifest files.
     pub paths: Vec<String>,
-    /// Globs excluded from `paths`.
+    /// Globs excluded from `paths`, in addition to [`DEFAULT_IGNORES`]
+    /// (while `ignore_defaults` is on).
     pub ignore: Vec<String>,
+    /// Skip the files of [`DEFAULT_IGNORES`] unless they hold a Kubernetes
+    /// object (`false`: judge them like any other file).
+    pub ignore_defaults: bool,
 }
 
 impl Default for ManifestsConfig {
     fn default() -> Self {
         Self {
             paths: vec!["**/*.yaml".into(), "**/*.yml".into(), "**/*.json".into()],
-            ignore: vec![".github/**".into()],
+            ignore: Vec::new(),
+            ignore_defaults: true,
         }
     }
 }
+
+/// Files that are never Kubernetes manifests but match the default
+/// `manifests.paths` (`*.yaml`, `*.yml`, `*.json`): tool configs a newcomer's
+/// repository is likely to hold. Files the default paths cannot match
+/// (`renovate.json5`, `.yamllint` without an extension) need no entry.
+///
+/// Each pattern is anchored where its tool looks for the file: at the root
+/// when the tool reads only the repository root, at any depth when it
+/// searches from the working directory upwards (so a repository may keep
+/// one per directory).
+///
+/// Unlike `manifests.ignore`, these only skip files that hold no
+/// Kubernetes object: a file among them with an `apiVersion` and a `kind`
+/// is judged as a manifest, so naming a Deployment `mkdocs.yml` (which Argo
+/// CD or Flux would still apply from a synced directory) cannot hide it.
+pub const DEFAULT_IGNORES: &[&str] = &[
+    // GitHub reads workflows, issue forms, dependabot.yml, CODEOWNERS and
+    // this tool's own config from `.github/` at the root only.
+    ".github/**",
+    // Renovate reads its config from the root only (`.github/renovate.json`
+    // is covered above).
+    "renovate.json",
+    ".renovaterc.json",
+    // sops looks for `.sops.yaml` in the working directory and its parents.
+    "**/.sops.yaml",
+    // pre-commit reads its config from the root of the repository.
+    ".pre-commit-config.yaml",
+    // MkDocs reads `mkdocs.yml` in the directory it runs in; monorepos keep
+    // one per documentation project.
+    "**/mkdocs.yml",
+    // GitLab CI reads `.gitlab-ci.yml` at the root.
+    ".gitlab-ci.yml",
+    // yamllint looks for `.yamllint`, `.yamllint.yaml` and `.yamllint.yml`
+    // in the working directory and its parents.
+    "**/.yamllint*",
+];
 
 /// `tenants:`
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -115,6 +156,9 @@ pub struct AdmissionConfig {
     pub level: PssLevel,
     /// Stricter standard reported as warnings.
     pub warn: PssLevel,
+    /// Pod Security Admission policy version (`latest` or `v1.N`, as PSA's
+    /// `enforce-version`) for `level` and `warn`.
+    pub version: crate::engine::admission::pss::PsaVersion,
     /// Globs of Kyverno ClusterPolicy/Policy files.
     pub policies: Vec<String>,
     /// Image rules.
@@ -128,6 +172,7 @@ impl Default for AdmissionConfig {
         Self {
             level: PssLevel::Baseline,
             warn: PssLevel::Restricted,
+            version: crate::engine::admission::pss::PsaVersion::Latest,
             policies: Vec::new(),
             images: ImagesConfig::default(),
             exceptions: Vec::new(),

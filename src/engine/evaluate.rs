@@ -11,8 +11,8 @@ use super::admission::kyverno::{self, Policy};
 use super::admission::{images, pss};
 use super::catalog;
 use super::change;
+use super::config::Config;
 use super::config::globs::{GlobKind, GlobList, ManifestFilter};
-use super::config::{Config, PssLevel};
 use super::exceptions;
 use super::finding::{Finding, Severity, sort_findings};
 use super::gitops::{self, GitopsContext, NamespaceGlobs};
@@ -64,6 +64,9 @@ struct Context<'a> {
     charts: ChartIndex,
     /// The organisation's Kyverno policies (from the base commit).
     policies: Vec<Policy>,
+    /// Pod Security labels of the Namespaces in the tree (they only add
+    /// checks, so the evaluated tree may supply them).
+    namespaces: pss::NamespacePolicies,
 }
 
 fn problem_finding(p: ConfigProblem, config_source: &str) -> Finding {
@@ -147,12 +150,17 @@ fn build_context<'a>(
     };
     let charts = ChartIndex::new(tree.iter().map(|f| f.path.as_str()));
     let policies = load_kyverno(policy, limits, out);
+    let namespaces = pss::NamespacePolicies::load(
+        tree.iter().map(|f| (f.path.as_str(), f.text.as_str())),
+        limits,
+    );
     Context {
         config,
         tenants,
         production,
         charts,
         policies,
+        namespaces,
     }
 }
 
@@ -216,18 +224,6 @@ fn load_kyverno(policy: &PolicyInputs, limits: &Limits, out: &mut Vec<Finding>) 
     policies
 }
 
-/// Severity of a Pod Security finding whose lowest forbidding level is `level`.
-fn pss_severity(config: &Config, level: PssLevel) -> Option<Severity> {
-    let enforced = config.admission.level;
-    if enforced != PssLevel::None && level <= enforced {
-        Some(Severity::Error)
-    } else if config.admission.warn != PssLevel::None && level <= config.admission.warn {
-        Some(Severity::Warning)
-    } else {
-        None
-    }
-}
-
 fn finding_for(
     obj: &Object,
     namespace: Option<&str>,
@@ -260,16 +256,18 @@ fn check_object(ctx: &Context<'_>, obj: &Object, out: &mut Vec<(Finding, Option<
 
     push(out, ctx.tenants.check(obj), Severity::Error);
 
-    for f in pss::evaluate(obj) {
-        let sev = if f.violation.rule.as_str() == pss::INVALID_MANIFEST {
-            Some(Severity::Error)
-        } else {
-            pss_severity(cfg, f.level)
-        };
-        if let Some(sev) = sev {
-            out.push(finding_for(obj, ns, f.violation, sev));
-        }
+    // Pod Security: the configured level and version, plus what the
+    // object's Namespace labels enforce (see `pss` for why labels only add).
+    let configured = pss::LevelVersion {
+        level: cfg.admission.level,
+        version: cfg.admission.version,
+    };
+    let labels = ns.map_or(&[][..], |n| ctx.namespaces.labels(n));
+    let psa = pss::Policy::new(configured, cfg.admission.warn, labels);
+    for (sev, v) in pss::judge(obj, &psa) {
+        out.push(finding_for(obj, ns, v, sev));
     }
+    push(out, pss::read_labels(obj).1, Severity::Error);
     // Image rules are their own settings (`admission.images`), independent
     // of the Pod Security levels.
     push(
@@ -387,8 +385,9 @@ fn finish(
     ev
 }
 
-/// Selects the manifest files of `files` per `manifests.paths`/`ignore`.
-/// Kustomization files are always kept (they decide namespaces).
+/// Selects the manifest files of `files` per `manifests.paths`/`ignore`
+/// and the default ignores. Kustomization files are always kept (they
+/// decide namespaces).
 fn select<'f>(
     policy: &PolicyInputs,
     files: impl Iterator<Item = &'f SourceFile>,
@@ -396,7 +395,7 @@ fn select<'f>(
 ) -> Vec<&'f SourceFile> {
     match ManifestFilter::new(&policy.config.manifests) {
         Ok(filter) => files
-            .filter(|f| filter.selects(&f.path) || is_kustomization_file(&f.path))
+            .filter(|f| is_kustomization_file(&f.path) || is_selected(&filter, f))
             .collect(),
         Err(e) => {
             out.push(Finding::at(
@@ -409,6 +408,18 @@ fn select<'f>(
             Vec::new()
         }
     }
+}
+
+/// Whether a file the shells read is judged as a manifest: one of the
+/// default ignores (a tool's config) only when it holds a Kubernetes object,
+/// so the defaults never hide a Deployment, whatever its file is called.
+/// An unreadable one holds nothing a controller could apply.
+pub fn is_selected(filter: &ManifestFilter, f: &SourceFile) -> bool {
+    filter.selects(&f.path)
+        && (!filter.default_ignored(&f.path)
+            || !load_objects(&f.path, &f.text, &Limits::default())
+                .objects
+                .is_empty())
 }
 
 /// Evaluates every manifest in a tree.

@@ -64,6 +64,9 @@ fn invalid(file: &str, line: u32, msg: String) -> Finding {
     Finding::at("invalid-manifest", Severity::Error, file, line, msg)
 }
 
+/// How to stop a file that is not a manifest from being judged as one.
+const EXCLUDE_HINT: &str = "if this file is not a manifest, exclude it with `manifests.ignore` in .github/gitops-guard.yml";
+
 /// Reads every object of a manifest file. Errors become `invalid-manifest`
 /// findings; documents before an error are still returned.
 pub fn load_objects(file: &str, text: &str, limits: &Limits) -> FileObjects {
@@ -91,7 +94,7 @@ fn push_object(file: &str, doc: usize, node: Node, out: &mut FileObjects, depth:
                 file,
                 node.span.line,
                 format!(
-                    "document is a {}, not a Kubernetes object",
+                    "document is a {}, not a Kubernetes object; {EXCLUDE_HINT}",
                     node.type_name()
                 ),
             ));
@@ -139,7 +142,9 @@ fn push_object(file: &str, doc: usize, node: Node, out: &mut FileObjects, depth:
         out.findings.push(invalid(
             file,
             node.span.line,
-            "document has no `apiVersion` and `kind`, so it is not a Kubernetes object".into(),
+            format!(
+                "document has no `apiVersion` and `kind`, so it is not a Kubernetes object; {EXCLUDE_HINT}"
+            ),
         ));
         return;
     }

@@ -6,6 +6,7 @@
 
 pub mod gate;
 pub mod gates;
+pub mod merge_group;
 pub mod protection;
 pub mod pull_request;
 pub mod push;
@@ -151,6 +152,10 @@ impl Handler for Dispatcher {
                     }
                 }
                 first_err.map_or(Ok(()), Err)
+            }
+            Event::MergeGroup(e) => {
+                let gh = self.installations.installation(installation);
+                merge_group::run(gh.as_ref(), &self.ctx, e).await
             }
             Event::Push(e) => {
                 let gh = self.installations.installation(installation);

@@ -352,7 +352,7 @@ pub async fn plan(
     plan_with(gh, ctx, &PrSnapshot::new(repo.clone(), pr.clone())).await
 }
 
-async fn plan_with(
+pub(crate) async fn plan_with(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
     snap: &PrSnapshot,
@@ -366,9 +366,11 @@ async fn plan_with(
     let base_tree = trusted.base_tree.clone();
     let config = trusted.config.clone();
     let config_source = trusted.source.clone();
-    let manifests = globs(&config.manifests.paths).context("manifests.paths")?;
-    let ignore = globs(&config.manifests.ignore).context("manifests.ignore")?;
-    let is_manifest = |p: &str| manifests.is_match(p) && !ignore.is_match(p);
+    // The engine's filter, as `check` uses: a default-ignored file is read
+    // too, and the engine judges it only if it holds a Kubernetes object.
+    let manifests = crate::engine::config::globs::ManifestFilter::new(&config.manifests)
+        .map_err(|e| anyhow::anyhow!("manifests: {e}"))?;
+    let is_manifest = |p: &str| manifests.selects(p);
     let mut policy_globs = config.tenants.projects.clone();
     policy_globs.extend(config.admission.policies.iter().cloned());
     let policy_set = globs(&policy_globs).context("tenants.projects / admission.policies")?;
@@ -777,15 +779,23 @@ mod tests {
     use super::*;
     use crate::webhook::event::decode;
 
-    fn fixture(name: &str) -> Option<Vec<u8>> {
-        std::fs::read(format!("/work/shared/fixtures/github/webhooks/{name}")).ok()
+    /// Reads a vendored GitHub webhook payload (`tests/data/github/webhooks`);
+    /// a missing file is a broken checkout, so it panics instead of skipping.
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/github/webhooks")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read webhook fixture {} ({e}); it is part of the repository",
+                path.display()
+            )
+        })
     }
 
     #[test]
     fn targets_from_events() {
-        let Some(body) = fixture("pull_request.opened.json") else {
-            return;
-        };
+        let body = fixture("pull_request.opened.json");
         let ev = decode("pull_request", &body).unwrap();
         assert_eq!(
             targets(&ev),
@@ -795,29 +805,19 @@ mod tests {
                 force: false
             }]
         );
-        let closed = decode(
-            "pull_request",
-            &fixture("pull_request.closed.json").unwrap(),
-        )
-        .unwrap();
+        let closed = decode("pull_request", &fixture("pull_request.closed.json")).unwrap();
         assert!(targets(&closed).is_empty());
         // check_suite.requested for a push without PRs: nothing to do.
-        let cs = decode(
-            "check_suite",
-            &fixture("check_suite.requested.json").unwrap(),
-        )
-        .unwrap();
+        let cs = decode("check_suite", &fixture("check_suite.requested.json")).unwrap();
         assert!(targets(&cs).is_empty());
         // check_run.rerequested for another app's run: ignored.
-        let cr = decode("check_run", &fixture("check_run.rerequested.json").unwrap()).unwrap();
+        let cr = decode("check_run", &fixture("check_run.rerequested.json")).unwrap();
         assert!(targets(&cr).is_empty());
     }
 
     #[test]
     fn edited_only_with_base_change() {
-        let Some(body) = fixture("pull_request.opened.json") else {
-            return;
-        };
+        let body = fixture("pull_request.opened.json");
         let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         v["action"] = "edited".into();
         v["changes"] = serde_json::json!({"title": {"from": "x"}});

@@ -623,15 +623,23 @@ mod tests {
     use super::*;
     use crate::webhook::event::{Event, decode};
 
-    fn fixture(name: &str) -> Option<Vec<u8>> {
-        std::fs::read(format!("/work/shared/fixtures/github/webhooks/{name}")).ok()
+    /// Reads a vendored GitHub webhook payload (`tests/data/github/webhooks`);
+    /// a missing file is a broken checkout, so it panics instead of skipping.
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/github/webhooks")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read webhook fixture {} ({e}); it is part of the repository",
+                path.display()
+            )
+        })
     }
 
     #[test]
     fn payload_to_input() {
-        let Some(body) = fixture("push.no-username-committer.json") else {
-            return;
-        };
+        let body = fixture("push.no-username-committer.json");
         let Event::Push(ev) = decode("push", &body).unwrap() else {
             panic!()
         };

@@ -75,6 +75,15 @@ impl PrSnapshot {
         }
     }
 
+    /// A snapshot whose changed files are already known (a merge group's
+    /// base→head diff, which no pull request lists).
+    pub fn with_files(repo: RepoName, pr: PullRequestInfo, files: Vec<PrFile>) -> Self {
+        Self {
+            files: OnceCell::new_with(Some(Ok(Arc::new(files)))),
+            ..Self::new(repo, pr)
+        }
+    }
+
     /// The trusted config from the base commit (or the organisation
     /// default), or the output that ends every run (not a deployment
     /// repository, config error).

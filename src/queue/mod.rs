@@ -158,6 +158,54 @@ pub async fn open(target: &DbTarget, policy: RetryPolicy) -> Result<Arc<dyn Stor
     })
 }
 
+/// How a command uses a journal it did not create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads (`deliveries list`, `show`).
+    ReadOnly,
+    /// Also writes rows (`deliveries requeue`), never the schema's creation.
+    ReadWrite,
+}
+
+/// Opens the journal `serve` keeps at `target` for an operator command:
+/// unlike [`open`], a missing SQLite file is an error naming the path and
+/// the variables that choose it — a typo in `GITOPS_GUARD_DB`, or running
+/// in the wrong directory, must not silently create an empty journal and
+/// report "0 deliveries". [`Access::ReadOnly`] opens SQLite read-only.
+pub async fn open_existing(
+    target: &DbTarget,
+    policy: RetryPolicy,
+    access: Access,
+) -> Result<Arc<dyn Store>, StoreError> {
+    use std::str::FromStr as _;
+    let read_only = access == Access::ReadOnly;
+    let opts = match target {
+        DbTarget::Sqlite(p) => sqlx::sqlite::SqliteConnectOptions::new().filename(p),
+        DbTarget::SqliteUrl(u) => sqlx::sqlite::SqliteConnectOptions::from_str(u)?,
+        DbTarget::Postgres(u) => {
+            // A server database is never created by connecting to it.
+            return Ok(Arc::new(postgres::PostgresStore::open(u, policy).await?));
+        }
+    };
+    let path = opts.get_filename().to_owned();
+    if path.as_os_str() == ":memory:" || !path.is_file() {
+        return Err(StoreError::Config(missing_journal(&path)));
+    }
+    Ok(Arc::new(
+        sqlite::SqliteStore::open_existing(opts, read_only, policy).await?,
+    ))
+}
+
+/// The error for a journal file that does not exist.
+fn missing_journal(path: &std::path::Path) -> String {
+    format!(
+        "no delivery journal at {}: `gitops-guard serve` creates it. Point DATABASE_URL \
+         (postgres://… or sqlite://PATH) or GITOPS_GUARD_DB (a path) at the journal serve \
+         uses; without either it is {DEFAULT_SQLITE_PATH} in the current directory",
+        path.display()
+    )
+}
+
 /// The migrations, embedded at build time (the `migrate!` macro would pull
 /// in sqlx's proc-macro crate and its build-time database drivers; the
 /// files are the same either way).

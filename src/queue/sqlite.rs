@@ -112,6 +112,42 @@ impl SqliteStore {
         Self::connect_with(opts, durability, policy).await
     }
 
+    /// Opens a journal that must already exist (the `deliveries` CLI):
+    /// never creates a file. `read_only` opens it `SQLITE_OPEN_READONLY`
+    /// and applies no migration (a schema check instead); otherwise the
+    /// migrations are applied as `serve` would. The caller has checked the
+    /// file exists, to name it in the error.
+    pub async fn open_existing(
+        opts: SqliteConnectOptions,
+        read_only: bool,
+        policy: RetryPolicy,
+    ) -> Result<Self, StoreError> {
+        let opts = opts
+            .create_if_missing(false)
+            .read_only(read_only)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .min_connections(0)
+            .max_connections(2)
+            .connect_with(opts)
+            .await?;
+        if read_only {
+            let tables: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'",
+            )
+            .fetch_one(&pool)
+            .await?;
+            if tables == 0 {
+                return Err(StoreError::Config(
+                    "the file has no deliveries table: it is not a gitops-guard journal".into(),
+                ));
+            }
+        } else {
+            migrations::sqlite().run(&pool).await?;
+        }
+        Ok(Self { pool, policy })
+    }
+
     /// Opens with explicit connect options.
     pub async fn connect_with(
         opts: SqliteConnectOptions,

@@ -204,13 +204,19 @@ pub async fn get(app: &App, path: &str) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// An upstream fixture payload.
+/// An upstream webhook payload, vendored under `tests/data/github/webhooks`.
 pub fn fixture(name: &str) -> Value {
-    let path = format!("/work/shared/fixtures/github/webhooks/{name}");
-    let text = std::fs::read_to_string(&path)
-        .or_else(|_| std::fs::read_to_string(format!("tests/fixtures/webhooks/{name}")))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
-    serde_json::from_str(&text).unwrap()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/github/webhooks")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read webhook fixture {} ({e}); it is part of the repository",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("webhook fixture {} is not JSON: {e}", path.display()))
 }
 
 fn set_repo(v: &mut Value, repo: &str) {

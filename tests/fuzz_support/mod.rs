@@ -53,16 +53,25 @@ pub fn bounded<T>(what: &str, f: impl FnOnce() -> T) -> T {
     r
 }
 
-/// Files under the first existing directory of `dirs` whose name ends in
-/// one of `exts`, recursively, at most `max` of them.
+/// Files under the directories `dirs` (relative to the crate root, all
+/// part of the repository) whose name ends in one of `exts`, recursively,
+/// at most `max` of them. A missing directory is a broken checkout: the
+/// fuzzer would silently lose its seeds, so it panics instead.
 pub fn corpus(dirs: &[&str], exts: &[&str], max: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for d in dirs {
-        let p = Path::new(d);
-        if p.is_dir() {
-            walk(p, exts, max, &mut out);
-        }
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(d);
+        assert!(
+            p.is_dir(),
+            "seed directory {} is missing (it is part of the repository)",
+            p.display()
+        );
+        walk(&p, exts, max, &mut out);
     }
+    assert!(
+        !out.is_empty(),
+        "no seed files under {dirs:?} ending in {exts:?}"
+    );
     out
 }
 

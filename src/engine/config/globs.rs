@@ -14,7 +14,7 @@
 
 use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
-use super::ManifestsConfig;
+use super::{DEFAULT_IGNORES, ManifestsConfig};
 
 /// Which flavour of glob a config field holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,25 +107,50 @@ impl GlobList {
     }
 }
 
-/// `manifests.paths` minus `manifests.ignore`: which files are manifests.
+/// `manifests.paths` minus `manifests.ignore`, and the default ignores:
+/// which files are manifests. The CLI, the App and the engine all select
+/// through this one type, so they agree on every path.
 #[derive(Clone, Debug)]
 pub struct ManifestFilter {
     paths: GlobList,
     ignore: GlobList,
+    /// [`DEFAULT_IGNORES`], when `manifests.ignore_defaults` is on.
+    defaults: Option<GlobList>,
 }
 
 impl ManifestFilter {
     /// Compiles the filter from the config section.
     pub fn new(cfg: &ManifestsConfig) -> Result<Self, String> {
+        let defaults = if cfg.ignore_defaults {
+            let d: Vec<String> = DEFAULT_IGNORES.iter().map(|p| (*p).to_owned()).collect();
+            Some(GlobList::new(&d, GlobKind::Path)?)
+        } else {
+            None
+        };
         Ok(Self {
             paths: GlobList::new(&cfg.paths, GlobKind::Path)?,
             ignore: GlobList::new(&cfg.ignore, GlobKind::Path)?,
+            defaults,
         })
     }
 
-    /// True when `path` (repository-relative, `/`-separated) is a manifest.
+    /// True when `path` (repository-relative, `/`-separated) may be a
+    /// manifest: in `manifests.paths` and not in `manifests.ignore`. Such a
+    /// file must be read; when [`Self::default_ignored`] also holds, it is
+    /// judged only if it holds a Kubernetes object.
     pub fn selects(&self, path: &str) -> bool {
         self.paths.is_match(path) && !self.ignore.is_match(path)
+    }
+
+    /// True when `path` is excluded by the user's `manifests.ignore`.
+    pub fn is_ignored(&self, path: &str) -> bool {
+        self.ignore.is_match(path)
+    }
+
+    /// True when `path` is one of the [`DEFAULT_IGNORES`] (and they are on):
+    /// a tool's config, skipped unless it holds a Kubernetes object.
+    pub fn default_ignored(&self, path: &str) -> bool {
+        self.defaults.as_ref().is_some_and(|d| d.is_match(path))
     }
 }
 
@@ -178,10 +203,62 @@ mod tests {
 
     #[test]
     fn manifest_filter_applies_ignore() {
-        let f = ManifestFilter::new(&ManifestsConfig::default()).unwrap();
+        let mut cfg = ManifestsConfig {
+            ignore: vec!["docs/**".into()],
+            ..ManifestsConfig::default()
+        };
+        let f = ManifestFilter::new(&cfg).unwrap();
         assert!(f.selects("apps/a.yaml"));
         assert!(f.selects("apps/a.json"));
-        assert!(!f.selects(".github/workflows/ci.yml"));
         assert!(!f.selects("README.md"));
+        assert!(!f.selects("docs/x.yaml") && f.is_ignored("docs/x.yaml"));
+        // The user's ignore adds to the defaults, it does not replace them.
+        assert!(f.default_ignored(".github/workflows/ci.yml"));
+        assert!(!f.default_ignored("apps/a.yaml"));
+        cfg.ignore_defaults = false;
+        let f = ManifestFilter::new(&cfg).unwrap();
+        assert!(!f.default_ignored(".github/workflows/ci.yml"));
+        assert!(f.selects(".github/workflows/ci.yml"));
+        assert!(!f.selects("docs/x.yaml"));
+    }
+
+    #[test]
+    fn default_ignores_are_anchored_where_their_tools_look() {
+        let f = ManifestFilter::new(&ManifestsConfig::default()).unwrap();
+        for p in [
+            ".github/workflows/ci.yml",
+            ".github/dependabot.yml",
+            ".github/renovate.json",
+            "renovate.json",
+            ".renovaterc.json",
+            ".sops.yaml",
+            "clusters/prod/.sops.yaml",
+            ".pre-commit-config.yaml",
+            "mkdocs.yml",
+            "docs/team/mkdocs.yml",
+            ".gitlab-ci.yml",
+            ".yamllint.yaml",
+            "apps/.yamllint.yml",
+        ] {
+            assert!(f.default_ignored(p), "{p} should be a default ignore");
+            assert!(
+                f.selects(p),
+                "{p} is still read (judged if it holds objects)"
+            );
+        }
+        // Root-only tools: the same name deeper is an ordinary file.
+        for p in [
+            "apps/.github/x.yaml",
+            "apps/renovate.json",
+            "apps/.pre-commit-config.yaml",
+            "apps/.gitlab-ci.yml",
+            "apps/deployment.yaml",
+            "sops.yaml",
+        ] {
+            assert!(!f.default_ignored(p), "{p} is not a default ignore");
+        }
+        for p in DEFAULT_IGNORES {
+            assert!(check_glob(p, GlobKind::Path).is_ok(), "{p}");
+        }
     }
 }

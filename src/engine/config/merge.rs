@@ -11,6 +11,8 @@
 //! - numbers and levels: lower (`reviews.required_approvals`,
 //!   `admission.level`; `admission.warn` is looser when the strictest level
 //!   reported at all, `max(level, warn)`, drops);
+//! - `admission.version` is neither: a repository may only restate the
+//!   org's Pod Security version (namespace labels add versions instead);
 //! - switches that guard something: `true` → `false` (`require_code_owners`,
 //!   `dismiss_stale`, `ignore_contributors`, `signatures.required`,
 //!   `signer_is_author`, `images.forbid_latest`, `alert.issue`,
@@ -26,7 +28,9 @@
 //!   org sets cannot be redirected;
 //! - `manifests.paths` / `manifests.ignore` describe the repository's
 //!   layout, so they are compared only when the org file writes them: then
-//!   the repo must keep every org path pattern and may not ignore more.
+//!   the repo must keep every org path pattern and may not ignore more;
+//!   `manifests.ignore_defaults` may go `true` → `false` (judge more
+//!   files), never back.
 //!
 //! Exceptions are the one addition a repository may make: its
 //! `admission.exceptions` are appended to the org's. Each one is reviewed
@@ -241,6 +245,24 @@ pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<
             |_, _| Ok(()),
         );
     }
+    // The default ignores skip files; judging more files is tighter, so a
+    // repository may switch them off (`false`) under an org that keeps
+    // them, but not back on under an org that switched them off. Unlike
+    // the layout globs this is compared even when the org does not write
+    // it: its default (`true`) is the loosest value, so nothing a
+    // repository writes can loosen it.
+    m.field(
+        &["manifests", "ignore_defaults"],
+        |c| &c.manifests.ignore_defaults,
+        |c| &mut c.manifests.ignore_defaults,
+        |o, r| {
+            if !*o && *r {
+                loose("the org sets `manifests.ignore_defaults: false` (every file is judged)")
+            } else {
+                Ok(())
+            }
+        },
+    );
 
     // tenants
     m.superset(
@@ -293,6 +315,24 @@ pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<
                 ))
             } else {
                 Ok(())
+            }
+        },
+    );
+    // A Pod Security version is neither tighter nor looser than another
+    // (older ones lack checks, newer ones relax some), so a repository may
+    // only restate the org's; a namespace's `enforce-version` label adds
+    // another version's checks on top instead.
+    m.field(
+        &["admission", "version"],
+        |c| &c.admission.version,
+        |c| &mut c.admission.version,
+        |o, r| {
+            if o.same_policy(*r) {
+                Ok(())
+            } else {
+                loose(format!(
+                    "the org evaluates Pod Security at `admission.version: {o}`; versions are neither stricter nor looser, so a repository cannot change it (a Namespace's pod-security.kubernetes.io/enforce-version label adds a version's checks)"
+                ))
             }
         },
     );
@@ -662,6 +702,34 @@ mod tests {
     }
 
     #[test]
+    fn admission_version_can_only_be_restated() {
+        use crate::engine::admission::pss::PsaVersion;
+        // Org default (latest): the repo may restate it, or name a version
+        // newer than any known one (the same policy), not pin an old one.
+        let c = merge("", "admission:\n  version: latest\n").unwrap();
+        assert_eq!(c.admission.version, PsaVersion::Latest);
+        assert!(merge("", "admission:\n  version: v1.99\n").is_ok());
+        loosens("", "admission:\n  version: v1.24\n", 2, "admission.version");
+        // An org pin: the repo may not move it either way.
+        let org = "admission:\n  version: v1.30\n";
+        let c = merge(org, "admission:\n  level: restricted\n").unwrap();
+        assert_eq!(c.admission.version, PsaVersion::V1(30));
+        assert!(merge(org, "admission:\n  version: v1.30\n").is_ok());
+        loosens(
+            org,
+            "admission:\n  version: v1.29\n",
+            2,
+            "admission.version",
+        );
+        loosens(
+            org,
+            "admission:\n  version: latest\n",
+            2,
+            "admission.version",
+        );
+    }
+
+    #[test]
     fn registries_must_stay_within_the_org() {
         let org = "admission:\n  images:\n    registries: [ghcr.io/acme, registry.acme.internal]\n";
         let e = loosens(
@@ -799,6 +867,25 @@ mod tests {
         )
         .unwrap();
         assert!(c.manifests.ignore.is_empty());
+    }
+
+    #[test]
+    fn ignore_defaults_may_only_be_switched_off() {
+        // Org silent (defaults on): a repo may judge every file.
+        let c = merge("", "manifests:\n  ignore_defaults: false\n").unwrap();
+        assert!(!c.manifests.ignore_defaults);
+        assert!(merge("", "manifests:\n  ignore_defaults: true\n").is_ok());
+        // Org judges every file: a repo may not skip the defaults again.
+        let org = "manifests:\n  ignore_defaults: false\n";
+        loosens(
+            org,
+            "version: 1\nmanifests:\n  ignore_defaults: true\n",
+            3,
+            "manifests.ignore_defaults",
+        );
+        let c = merge(org, "manifests:\n  ignore: [\"docs/**\"]\n").unwrap();
+        assert!(!c.manifests.ignore_defaults, "the org floor is kept");
+        assert_eq!(c.manifests.ignore, ["docs/**"]);
     }
 
     #[test]

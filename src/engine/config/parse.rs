@@ -488,9 +488,10 @@ push:
                 "{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
             ));
         }
-        let start = std::time::Instant::now();
+        // 10^11 nodes if expanded: without the alias budget this would not
+        // return at all, so reaching the assertion shows the bound holds (no
+        // wall-clock check: it flakes on a loaded debug build).
         let e = errs(&bomb);
-        assert!(start.elapsed().as_secs() < 2);
         assert!(e[0].message.contains("limit"), "{:?}", e[0]);
         let big = format!("version: 1\n# {}\n", "x".repeat(MAX_CONFIG_BYTES));
         let (line, _, msg) = one(&big);

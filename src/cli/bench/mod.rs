@@ -2,14 +2,27 @@
 //! generated GitOps repository (or DIR) and reports objects/s, MB/s and the
 //! process's peak resident memory. Run it pinned to one core
 //! (`taskset -c 0`) to reproduce the published numbers.
+//!
+//! Without DIR the repository is made by [`corpus`] (seed [`SEED`],
+//! violation rate [`VIOLATION_RATE`]) and written to a fresh temporary
+//! directory, read back from disk like a real checkout, and removed at the
+//! end: nothing outside that directory is written.
+
+pub mod corpus;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use self::corpus::{ScratchDir, generate, load_tree, policy_for_tree};
 use super::EXIT_USAGE;
-use crate::bench_support::{corpus_dir, load_tree, policy_for_corpus};
 use crate::engine::evaluate::evaluate_tree_with;
+
+/// Seed of the published benchmark corpus.
+pub const SEED: u64 = 7;
+
+/// Share of workloads with injected violations in the benchmark corpus.
+pub const VIOLATION_RATE: f64 = 0.3;
 
 /// Peak resident set size of this process in KiB (`VmHWM`), Linux only.
 fn peak_rss_kib() -> Option<u64> {
@@ -20,14 +33,19 @@ fn peak_rss_kib() -> Option<u64> {
 
 /// Runs the benchmark.
 pub fn run(dir: Option<PathBuf>, objects: usize, runs: usize, threads: usize) -> ExitCode {
+    // Held to the end of the run: dropping it removes the generated corpus.
+    let mut scratch = None;
     let dir = match dir {
         Some(d) => d,
         None => {
-            let target = std::env::temp_dir().join("gitops-guard-bench");
-            match corpus_dir(&target, objects) {
-                Ok(d) => d,
+            let made = ScratchDir::new("gitops-guard-bench").and_then(|s| {
+                generate(objects, SEED, VIOLATION_RATE).write_to(s.path())?;
+                Ok(s)
+            });
+            match made {
+                Ok(s) => scratch.insert(s).path().to_path_buf(),
                 Err(e) => {
-                    eprintln!("gitops-guard bench: {e}");
+                    eprintln!("gitops-guard bench: cannot write the generated corpus: {e}");
                     return ExitCode::from(EXIT_USAGE);
                 }
             }
@@ -42,7 +60,7 @@ pub fn run(dir: Option<PathBuf>, objects: usize, runs: usize, threads: usize) ->
         }
     };
     let read_time = read_start.elapsed();
-    let policy = policy_for_corpus(&dir);
+    let policy = policy_for_tree(&tree);
     let bytes: usize = tree.files.iter().map(|f| f.text.len()).sum();
     let mut best = Duration::MAX;
     let mut total = Duration::ZERO;
@@ -59,9 +77,13 @@ pub fn run(dir: Option<PathBuf>, objects: usize, runs: usize, threads: usize) ->
         return ExitCode::from(EXIT_USAGE);
     };
     let secs = best.as_secs_f64();
+    let origin = if scratch.is_some() {
+        format!("generated, seed {SEED}, in {}", dir.display())
+    } else {
+        dir.display().to_string()
+    };
     println!(
-        "corpus: {} ({} files, {} objects, {:.1} MB)",
-        dir.display(),
+        "corpus: {origin} ({} files, {} objects, {:.1} MB)",
         ev.stats.files,
         ev.stats.objects,
         bytes as f64 / 1e6
