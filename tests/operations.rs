@@ -202,10 +202,16 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn spawn_serve(api: SocketAddr, port: u16, extra: &[(&str, &str)]) -> Child {
+/// Starts `serve` with its own journal in a fresh directory (returned, so it
+/// lives as long as the child): never `./gitops-guard.sqlite`, which tests
+/// running at the same time would migrate concurrently.
+fn spawn_serve(api: SocketAddr, port: u16, extra: &[(&str, &str)]) -> (Child, tempfile::TempDir) {
+    let journal = tempfile::tempdir().unwrap();
     let mut c = Command::new(BIN);
     c.arg("serve")
+        .current_dir(journal.path())
         .env_clear()
+        .env("GITOPS_GUARD_DB", journal.path().join("journal.sqlite"))
         .env("GITHUB_APP_ID", "4242")
         .env("GITHUB_APP_PRIVATE_KEY", pem())
         .env("GITHUB_WEBHOOK_SECRET", "s3cret")
@@ -217,7 +223,7 @@ fn spawn_serve(api: SocketAddr, port: u16, extra: &[(&str, &str)]) -> Child {
     for (k, v) in extra {
         c.env(k, v);
     }
-    c.spawn().unwrap()
+    (c.spawn().unwrap(), journal)
 }
 
 fn status(port: u16, path: &str) -> Option<u16> {
@@ -268,7 +274,7 @@ async fn serve_is_unready_until_verified_and_exits_cleanly_on_sigterm() {
     // GitHub answers slowly: the window where the server is live but unready.
     let (api, f) = fake(0, StatusCode::OK, Duration::from_millis(1500)).await;
     let port = free_port();
-    let child = spawn_serve(api, port, &[]);
+    let (child, _journal) = spawn_serve(api, port, &[]);
     let pid = child.id().to_string();
     let result = tokio::task::spawn_blocking(move || {
         assert!(
@@ -307,7 +313,7 @@ async fn serve_is_unready_until_verified_and_exits_cleanly_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_exits_with_the_reason_when_github_rejects_the_key() {
     let (api, _) = fake(usize::MAX, StatusCode::UNAUTHORIZED, Duration::ZERO).await;
-    let child = spawn_serve(api, free_port(), &[]);
+    let (child, _journal) = spawn_serve(api, free_port(), &[]);
     let (st, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(20)))
         .await
         .unwrap();
