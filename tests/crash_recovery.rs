@@ -136,7 +136,7 @@ fn kill(mut child: Child) {
 }
 
 async fn crash_and_recover(db: Vec<(&'static str, String)>) {
-    gitops_guard::server::install_crypto_provider();
+    gitops_guard::cli::server::install_crypto_provider();
     let fake = FakeGitHub::start(APP_ID, &keys().public_pem).await;
     let prs = setup_prs(&fake);
     let port = free_port();
@@ -232,8 +232,8 @@ async fn sigkill_mid_way_postgres() {
 struct Counting(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>);
 
 #[async_trait::async_trait]
-impl gitops_guard::webhook::Handler for Counting {
-    async fn handle(&self, d: &gitops_guard::webhook::journal::Delivery) -> anyhow::Result<()> {
+impl gitops_guard::queue::pool::Handler for Counting {
+    async fn handle(&self, d: &gitops_guard::queue::journal::Delivery) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(1)).await;
         *self.0.lock().unwrap().entry(d.id.clone()).or_default() += 1;
         Ok(())
@@ -248,8 +248,8 @@ async fn replicas_on(
     b: std::sync::Arc<dyn gitops_guard::queue::Store>,
     n: usize,
 ) {
+    use gitops_guard::cli::server::App;
     use gitops_guard::queue::worker::{DurableQueue, QueueConfig};
-    use gitops_guard::server::App;
     let seen: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> =
         Default::default();
     let mut s = settings("http://127.0.0.1:9");

@@ -3,7 +3,7 @@
 //!     real binary), and a weakened copy does not;
 //! (b) `app-manifest/app.json` grants exactly the permissions the code
 //!     needs: every REST path template in `src/github/` (and the startup
-//!     check in `src/server.rs`) is classified in [`ENDPOINTS`] and needs
+//!     check in `src/cli/server.rs`) is classified in [`ENDPOINTS`] and needs
 //!     only a granted permission, every granted permission is needed, and
 //!     every webhook event the App handles is subscribed;
 //! (c) `deploy/Dockerfile` parses, is multi-stage, runs as a numeric
@@ -138,8 +138,10 @@ fn the_podmonitor_scrapes_the_deployments_metrics_port() {
     }
     // The NetworkPolicy admits the scrape.
     assert!(read("deploy/k8s/networkpolicy.yaml").contains("port: 8080"));
-    // And the rules query series that src/metrics.rs defines.
-    let metrics = read("src/metrics.rs");
+    // And the rules query series that the parts' metrics modules define.
+    let metrics = ["src/queue/metrics.rs", "src/pipeline/metrics.rs"]
+        .map(read)
+        .concat();
     let rules = read("deploy/k8s/prometheusrule.yaml");
     for name in [
         "gitops_guard_security_alerts_total",
@@ -418,7 +420,7 @@ fn called_endpoints() -> BTreeSet<(String, &'static str, String)> {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "rs"))
         .collect();
-    files.push(root().join("src/server.rs"));
+    files.push(root().join("src/cli/server.rs"));
     let mut out = BTreeSet::new();
     for f in files {
         let src = std::fs::read_to_string(&f).unwrap();
@@ -493,7 +495,7 @@ fn manifest_is_valid_json_with_exactly_the_least_permissions() {
     assert_eq!(granted(), expected);
     // The embedded copy `register` posts is this file.
     assert_eq!(
-        serde_json::from_str::<Value>(gitops_guard::register::MANIFEST_JSON).unwrap(),
+        serde_json::from_str::<Value>(gitops_guard::cli::register::MANIFEST_JSON).unwrap(),
         m
     );
 }
@@ -567,7 +569,7 @@ fn handled_events_are_subscribed() {
         .iter()
         .map(|e| e.as_str().unwrap())
         .collect();
-    for event in gitops_guard::webhook::event::KNOWN_EVENTS {
+    for event in gitops_guard::github::event::KNOWN_EVENTS {
         if IMPLICIT_EVENTS.contains(event) {
             assert!(!subscribed.contains(event), "{event} cannot be subscribed");
             continue;
@@ -584,7 +586,7 @@ fn handled_events_are_subscribed() {
     // Nothing subscribed that the App ignores (each delivery costs us).
     for event in &subscribed {
         assert!(
-            gitops_guard::webhook::event::KNOWN_EVENTS.contains(event),
+            gitops_guard::github::event::KNOWN_EVENTS.contains(event),
             "{event} is subscribed but never handled"
         );
     }
@@ -954,8 +956,8 @@ fn dockerfile_is_multistage_nonroot_pinned_and_ships_the_release_build() {
             w[..w.len() - 1].to_vec()
         })
         .collect();
-    let src = read("src/register.rs");
-    assert!(src.contains("include_str!(\"../app-manifest/app.json\")"));
+    let src = read("src/cli/register.rs");
+    assert!(src.contains("include_str!(\"../../app-manifest/app.json\")"));
     assert!(
         copied
             .iter()

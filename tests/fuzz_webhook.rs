@@ -6,7 +6,7 @@
 mod fuzz_support;
 
 use fuzz_support::*;
-use gitops_guard::webhook::event::{KNOWN_EVENTS, decode};
+use gitops_guard::github::event::{KNOWN_EVENTS, decode};
 use gitops_guard::webhook::verify::{sign, verify_signature};
 use proptest::prelude::*;
 use secrecy::SecretString;

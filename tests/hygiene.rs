@@ -20,7 +20,7 @@ const ALLOWED: [(&str, &str, &str); 2] = [
         "a display-string unit test: the path is formatted, never opened",
     ),
     (
-        "src/gitrepo.rs",
+        "src/cli/gitrepo.rs",
         concat!("\"--output=/t", "mp/x\""),
         "an option-injection revision that the test asserts is refused before git runs",
     ),

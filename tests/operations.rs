@@ -15,9 +15,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use gitops_guard::healthcheck::get_status;
-use gitops_guard::server::{StartupError, verify_until_ready};
-use gitops_guard::settings::RetryPolicy;
+use gitops_guard::cli::healthcheck::get_status;
+use gitops_guard::cli::server::{StartupError, verify_until_ready};
+use gitops_guard::github::retry::RetryPolicy;
 use secrecy::SecretString;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gitops-guard");
@@ -91,7 +91,7 @@ async fn fake(fail_first: usize, status: StatusCode, delay: Duration) -> (Socket
 }
 
 fn auth(api: SocketAddr) -> Arc<gitops_guard::github::auth::AppAuth> {
-    gitops_guard::server::install_crypto_provider();
+    gitops_guard::cli::server::install_crypto_provider();
     gitops_guard::github::auth::AppAuth::new(
         "4242",
         &SecretString::from(pem()),
@@ -137,7 +137,7 @@ async fn alerts_name_the_app_page_github_reports() {
         identity.html_url.as_deref(),
         Some("https://github.com/apps/gitops-guard-test")
     );
-    let settings = gitops_guard::settings::Settings::from_lookup(|k| match k {
+    let settings = gitops_guard::cli::settings::Settings::from_lookup(|k| match k {
         "GITHUB_APP_ID" => Some("4242".into()),
         "GITHUB_APP_PRIVATE_KEY" => Some(pem()),
         "GITHUB_WEBHOOK_SECRET" => Some("s".into()),
@@ -145,14 +145,14 @@ async fn alerts_name_the_app_page_github_reports() {
         _ => None,
     })
     .unwrap();
-    let app = gitops_guard::server::App::build(&settings).unwrap();
+    let app = gitops_guard::cli::server::App::build(&settings).unwrap();
     assert!(
         app.app_url.get().is_none(),
         "unknown before GitHub answered"
     );
     app.remember_identity(&identity);
-    let env = gitops_guard::alerts::with_app_url(Arc::new(|_| None), app.app_url.clone());
-    let text = gitops_guard::alerts::runbook_reference(
+    let env = gitops_guard::pipeline::alerts::with_app_url(Arc::new(|_| None), app.app_url.clone());
+    let text = gitops_guard::pipeline::alerts::runbook_reference(
         &env,
         gitops_guard::engine::pushes::AlertKind::ForcePush,
         true,

@@ -13,10 +13,10 @@ use axum::http::{Method, StatusCode};
 use common::fake_alerts::{FakeSlack, Who, tree_of};
 use common::fake_github::{FakeGitHub, FakeIssue};
 use common::*;
+use gitops_guard::cli::server::App;
 use gitops_guard::github::auth::AppAuth;
 use gitops_guard::github::client::AppInstallations;
 use gitops_guard::pipeline::{Dispatcher, PipelineContext};
-use gitops_guard::server::App;
 use serde_json::{Value, json};
 
 const CONFIG: &str = ".github/gitops-guard.yml";
@@ -25,15 +25,15 @@ const BASIC: &str = "version: 1\npush:\n  branches: [main]\n";
 
 /// A harness whose App reads `SLACK_URL` from `slack` (not the process env).
 async fn harness(slack: Option<&FakeSlack>) -> Harness {
-    gitops_guard::server::install_crypto_provider();
+    gitops_guard::cli::server::install_crypto_provider();
     if std::env::var_os("TEST_LOG").is_some() {
-        gitops_guard::server::init_tracing();
+        gitops_guard::cli::server::init_tracing();
     }
     let fake = FakeGitHub::start(APP_ID, &keys().public_pem).await;
     let s = settings(&fake.url);
     let auth = AppAuth::new(&s.app_id, &s.private_key_pem, &s.api_url, s.retry.clone()).unwrap();
     let url = slack.map(|s| s.url.clone());
-    let env: gitops_guard::alerts::EnvLookup =
+    let env: gitops_guard::pipeline::alerts::EnvLookup =
         Arc::new(move |name| (name == "SLACK_URL").then(|| url.clone()).flatten());
     let dispatcher = Dispatcher::new(
         Arc::new(AppInstallations::new(auth)),

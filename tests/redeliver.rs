@@ -19,10 +19,10 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Duration as Chrono, Utc};
 use common::{APP_ID, keys};
 use gitops_guard::github::auth::AppAuth;
+use gitops_guard::github::retry::RetryPolicy as ApiRetry;
 use gitops_guard::queue::redeliver::{
     GitHubHookDeliveries, RECONCILER, ReconcileConfig, Reconciler,
 };
-use gitops_guard::settings::RetryPolicy as ApiRetry;
 use serde_json::{Value, json};
 use store_support::{Backend, delivery};
 
@@ -144,7 +144,7 @@ async fn start_fake(log: Shared) -> String {
 }
 
 fn api(url: &str) -> Arc<GitHubHookDeliveries> {
-    gitops_guard::server::install_crypto_provider();
+    gitops_guard::cli::server::install_crypto_provider();
     let auth = AppAuth::new(
         APP_ID,
         &secrecy::SecretString::from(keys().private_pem.clone()),

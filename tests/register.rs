@@ -15,7 +15,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use gitops_guard::register::{
+use gitops_guard::cli::register::{
     APP_ID_FILE, MANIFEST_JSON, PRIVATE_KEY_FILE, RegisterError, RegisterOptions, Registration,
     WEBHOOK_SECRET_FILE,
 };

@@ -339,9 +339,9 @@ async fn team_owner_is_resolved_through_the_membership_api_and_cached() {
 #[tokio::test]
 async fn membership_ttl_expiry_rechecks_and_removal_takes_effect() {
     use gitops_guard::github::Installations as _;
+    use gitops_guard::github::retry::RetryPolicy;
     use gitops_guard::pipeline::PipelineContext;
     use gitops_guard::pipeline::gates::{Gate, GateTarget, run as run_gates};
-    use gitops_guard::settings::RetryPolicy;
     // Drive the pipeline directly to choose a short TTL.
     let h = Harness::start().await;
     let pr = setup(&h, "version: 1\n", "* @alice\n/apps/ @acme/platform\n", &[]);

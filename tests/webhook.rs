@@ -9,9 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::http::{Method, StatusCode};
 use common::*;
-use gitops_guard::server::App;
-use gitops_guard::webhook::Handler;
-use gitops_guard::webhook::journal::Delivery;
+use gitops_guard::cli::server::App;
+use gitops_guard::queue::journal::Delivery;
+use gitops_guard::queue::pool::Handler;
 use gitops_guard::webhook::verify::sign;
 
 fn config_repo(h: &Harness) -> (String, String) {

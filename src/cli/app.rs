@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use secrecy::SecretString;
 
 use super::EXIT_USAGE;
+use crate::cli::settings::Settings;
 use crate::engine::ids::RepoName;
 use crate::github::GitHub;
 use crate::github::client::RestClient;
+use crate::github::retry::RetryPolicy;
 use crate::pipeline::PipelineContext;
 use crate::report::checkrun::CheckRunOutput;
-use crate::settings::{RetryPolicy, Settings};
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -37,7 +38,7 @@ pub fn serve() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match rt.block_on(crate::server::serve(settings)) {
+    match rt.block_on(crate::cli::server::serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gitops-guard serve: {e:#}");
@@ -90,7 +91,7 @@ pub fn check_pr(repo: RepoName, number: u64) -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        crate::server::install_crypto_provider();
+        crate::cli::server::install_crypto_provider();
         let gh = RestClient::with_token(&api, SecretString::from(token), RetryPolicy::default())?;
         let pr = gh.get_pull(&repo, number).await?;
         let ctx = PipelineContext::default();

@@ -19,13 +19,13 @@ use super::config_load::MAX_CONFIG_BYTES;
 use super::select::{Selection, may_hold_crd};
 use super::walk::{FileRead, Problem, read_text, resolve_in_tree, walk};
 use super::{CheckArgs, Format};
+use crate::cli::gitrepo::{GitRepo, parse_remote_url, work_tree_top};
 use crate::engine::config::{Config, effective_config};
 use crate::engine::evaluate::{Evaluation, evaluate_tree_with};
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{PolicyInputs, SourceFile, TreeInput};
 use crate::engine::yaml::Limits;
-use crate::gitrepo::{GitRepo, parse_remote_url, work_tree_top};
 use crate::report::summary::{RunInfo, exit_status};
 use crate::report::{json, sarif, text};
 

@@ -11,8 +11,15 @@ pub mod bench;
 pub mod change;
 pub mod check;
 pub mod config_load;
+pub mod deliveries;
+pub mod gitrepo;
+pub mod healthcheck;
+pub mod metrics;
+pub mod register;
 pub mod render;
 pub mod select;
+pub mod server;
+pub mod settings;
 pub mod walk;
 
 use std::path::PathBuf;
@@ -185,7 +192,7 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Inspect the delivery journal: list, show ID, requeue ID.
     #[command(after_help = DELIVERIES_ENV)]
-    Deliveries(crate::deliveries_cli::DeliveriesArgs),
+    Deliveries(crate::cli::deliveries::DeliveriesArgs),
 }
 
 /// `gitops-guard register` arguments.
@@ -226,7 +233,7 @@ pub struct RegisterArgs {
     )]
     pub github_url: String,
     /// GitHub REST API root (GitHub Enterprise Server: https://HOST/api/v3).
-    #[arg(long, env = "GITHUB_API_URL", default_value = crate::settings::DEFAULT_API_URL)]
+    #[arg(long, env = "GITHUB_API_URL", default_value = crate::cli::settings::DEFAULT_API_URL)]
     pub api_url: String,
 }
 
@@ -234,7 +241,7 @@ pub struct RegisterArgs {
 #[derive(Debug, Args)]
 pub struct HealthcheckArgs {
     /// Address the server listens on (its port is probed on loopback).
-    #[arg(long, env = "LISTEN_ADDR", default_value = crate::settings::DEFAULT_LISTEN_ADDR)]
+    #[arg(long, env = "LISTEN_ADDR", default_value = crate::cli::settings::DEFAULT_LISTEN_ADDR)]
     pub listen_addr: std::net::SocketAddr,
     /// Path to probe.
     #[arg(long, default_value = "/healthz")]
@@ -307,7 +314,7 @@ pub fn main() -> ExitCode {
         },
         Command::Render { format, path } => ExitCode::from(render::run(format, &path)),
         Command::Serve => app::serve(),
-        Command::Deliveries(args) => crate::deliveries_cli::main(&args),
+        Command::Deliveries(args) => crate::cli::deliveries::main(&args),
         Command::Bench {
             dir,
             objects,
@@ -323,13 +330,13 @@ pub fn main() -> ExitCode {
         },
         Command::Register(args) => register(args),
         Command::Healthcheck(args) => {
-            ExitCode::from(crate::healthcheck::run(args.listen_addr, &args.path))
+            ExitCode::from(crate::cli::healthcheck::run(args.listen_addr, &args.path))
         }
     }
 }
 
 fn register(args: RegisterArgs) -> ExitCode {
-    let opts = crate::register::RegisterOptions {
+    let opts = crate::cli::register::RegisterOptions {
         org: args.org,
         name: args.name,
         webhook_url: args.webhook_url,
@@ -351,7 +358,7 @@ fn register(args: RegisterArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match rt.block_on(crate::register::run(opts)) {
+    match rt.block_on(crate::cli::register::run(opts)) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gitops-guard register: error: {e}");
@@ -386,15 +393,18 @@ mod tests {
             (
                 SERVE_ENV,
                 &[
-                    crate::settings::DEFAULT_API_URL,
-                    crate::settings::DEFAULT_LISTEN_ADDR,
+                    crate::cli::settings::DEFAULT_API_URL,
+                    crate::cli::settings::DEFAULT_LISTEN_ADDR,
                     crate::queue::DEFAULT_SQLITE_PATH,
                 ][..],
             ),
-            (CHECK_PR_ENV, &[crate::settings::DEFAULT_API_URL][..]),
+            (CHECK_PR_ENV, &[crate::cli::settings::DEFAULT_API_URL][..]),
             (DELIVERIES_ENV, &[crate::queue::DEFAULT_SQLITE_PATH][..]),
-            (REGISTER_ENV, &[crate::settings::DEFAULT_API_URL][..]),
-            (HEALTHCHECK_ENV, &[crate::settings::DEFAULT_LISTEN_ADDR][..]),
+            (REGISTER_ENV, &[crate::cli::settings::DEFAULT_API_URL][..]),
+            (
+                HEALTHCHECK_ENV,
+                &[crate::cli::settings::DEFAULT_LISTEN_ADDR][..],
+            ),
         ] {
             for d in defaults {
                 assert!(text.contains(&format!("[default: {d}]")), "{d} in {text}");

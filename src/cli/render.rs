@@ -121,7 +121,7 @@ pub fn run(format: RenderFormat, path: &Path) -> u8 {
             return 2;
         }
     };
-    let root = crate::gitrepo::work_tree_top(&dir).unwrap_or_else(|| dir.clone());
+    let root = crate::cli::gitrepo::work_tree_top(&dir).unwrap_or_else(|| dir.clone());
     let rel = dir
         .strip_prefix(&root)
         .map(|p| p.to_string_lossy().replace('\\', "/"))

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{SendSpec, send_with_retries};
 use super::error::GitHubError;
-use crate::settings::RetryPolicy;
+use crate::github::retry::RetryPolicy;
 
 /// Refresh this long before a token expires.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -154,10 +154,10 @@ impl AppAuth {
         installation_id: u64,
     ) -> Result<Arc<Octocrab>, GitHubError> {
         if let Some(c) = self.clients.get(&installation_id).await {
-            crate::metrics::cache("installation_token", true);
+            crate::github::metrics::cache("installation_token", true);
             return Ok(c.octocrab.clone());
         }
-        crate::metrics::cache("installation_token", false);
+        crate::github::metrics::cache("installation_token", false);
         let this = self.clone();
         self.clients
             .try_get_with(installation_id, async move {

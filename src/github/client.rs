@@ -27,8 +27,7 @@ use super::auth::AppAuth;
 use super::error::GitHubError;
 use super::*;
 use crate::engine::ids::RepoName;
-use crate::report::checkrun::Annotation;
-use crate::settings::RetryPolicy;
+use crate::github::retry::RetryPolicy;
 
 /// Largest response body we read (blobs are ≤ 100 MB on GitHub; manifests
 /// we evaluate are far smaller, and the pipeline skips large blobs first).
@@ -142,7 +141,7 @@ impl RestClient {
                         // Revoked or expired early: one retry with a new token.
                         auth.invalidate(*id).await;
                         refreshed = true;
-                        crate::metrics::api_retry("auth");
+                        crate::github::metrics::api_retry("auth");
                     }
                     _ => return Err(GitHubError::Auth(msg)),
                 },
@@ -292,10 +291,10 @@ pub async fn send_with_retries(
         let response = match octo.execute(request).await {
             Ok(r) => r,
             Err(e) => {
-                crate::metrics::api_call(endpoint, 0);
+                crate::github::metrics::api_call(endpoint, 0);
                 last_err = GitHubError::Transient(format!("{endpoint}: {e}"));
                 if attempt < attempts {
-                    crate::metrics::api_retry("transport");
+                    crate::github::metrics::api_retry("transport");
                     tokio::time::sleep(backoff(policy, attempt)).await;
                 }
                 continue;
@@ -309,18 +308,18 @@ pub async fn send_with_retries(
         {
             Ok(b) => b.to_bytes(),
             Err(e) => {
-                crate::metrics::api_call(endpoint, status.as_u16());
+                crate::github::metrics::api_call(endpoint, status.as_u16());
                 last_err = GitHubError::Transient(format!("{endpoint}: reading body: {e}"));
                 if attempt < attempts {
-                    crate::metrics::api_retry("transport");
+                    crate::github::metrics::api_retry("transport");
                     tokio::time::sleep(backoff(policy, attempt)).await;
                 }
                 continue;
             }
         };
-        crate::metrics::api_call(endpoint, status.as_u16());
+        crate::github::metrics::api_call(endpoint, status.as_u16());
         if let Some(rem) = header_u64(&headers, "x-ratelimit-remaining") {
-            crate::metrics::rate_limit_remaining(installation, rem);
+            crate::github::metrics::rate_limit_remaining(installation, rem);
         }
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             return Ok(RawResponse {
@@ -350,7 +349,7 @@ pub async fn send_with_retries(
                     tracing::warn!(endpoint, wait_secs = wait.as_secs(), "rate limited");
                     return Err(GitHubError::RateLimited { reset }.into());
                 }
-                crate::metrics::api_retry("rate_limited");
+                crate::github::metrics::api_retry("rate_limited");
                 tracing::info!(
                     endpoint,
                     wait_ms = wait.as_millis() as u64,
@@ -364,7 +363,7 @@ pub async fn send_with_retries(
                 last_err =
                     GitHubError::Transient(format!("{endpoint}: {} {message}", status.as_u16()));
                 if attempt < attempts {
-                    crate::metrics::api_retry("server_error");
+                    crate::github::metrics::api_retry("server_error");
                     let wait = retry_after(&headers)
                         .unwrap_or_else(|| backoff(policy, attempt))
                         .min(policy.max_wait);

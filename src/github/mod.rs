@@ -5,10 +5,16 @@
 //! schema addition never breaks decoding. [`auth`] owns the App JWT and
 //! installation tokens. Pipelines get a `dyn GitHub` for an installation
 //! from an [`Installations`] provider.
+//!
+//! The webhook payload types GitHub sends live here too ([`event`]), with
+//! the client's [`retry`] policy and the [`metrics`] it emits.
 
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod event;
+pub mod metrics;
+pub mod retry;
 
 use std::sync::Arc;
 
@@ -16,7 +22,6 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::ids::RepoName;
-use crate::report::checkrun::Annotation;
 pub use error::GitHubError;
 
 /// Result of a GitHub call.
@@ -218,6 +223,38 @@ impl Tree {
             .iter()
             .find(|e| e.kind == "blob" && e.path == path)
     }
+}
+
+/// One check-run annotation, as GitHub takes and returns it (GitHub's field
+/// names). `report::checkrun` renders its own annotation type (`report`
+/// knows nothing of GitHub's wire format); the pipeline converts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Annotation {
+    /// Repository-relative path.
+    pub path: String,
+    /// 1-based start line.
+    pub start_line: u32,
+    /// 1-based end line.
+    pub end_line: u32,
+    /// Level.
+    pub annotation_level: AnnotationLevel,
+    /// Rule id.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Explanation.
+    pub message: String,
+}
+
+/// `annotation_level`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnotationLevel {
+    /// Notice.
+    Notice,
+    /// Warning.
+    Warning,
+    /// Failure.
+    Failure,
 }
 
 /// `output` of a check run we send.

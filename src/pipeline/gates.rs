@@ -19,8 +19,8 @@
 
 use crate::engine::ids::RepoName;
 use crate::github::GitHub;
+use crate::github::event::Event;
 use crate::report::checkrun::MANIFESTS_CHECK;
-use crate::webhook::event::Event;
 
 use super::PipelineContext;
 use super::gate::pr_lock;
@@ -158,7 +158,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhook::event::decode;
+    use crate::github::event::decode;
 
     /// Reads a vendored GitHub webhook payload (`tests/data/github/webhooks`);
     /// a missing file is a broken checkout, so it panics instead of skipping.

@@ -29,9 +29,9 @@ use super::pull_request::{plan_with, tree};
 use super::snapshot::PrSnapshot;
 use super::{reviews, signatures};
 use crate::engine::ids::RepoName;
+use crate::github::event::MergeGroupEvent;
 use crate::github::{GitHub, GitHubError, PrFile, PullRequestInfo, Side};
 use crate::report::checkrun::{CheckRunOutput, MANIFESTS_CHECK};
-use crate::webhook::event::MergeGroupEvent;
 
 /// The pull request a merge group was built for, from its head ref
 /// `refs/heads/gh-readonly-queue/<base>/pr-<N>-<sha>` (the base branch may

@@ -4,9 +4,11 @@
 //! Shared caches (trees and blobs by SHA, org defaults with a TTL) live in
 //! [`PipelineContext`].
 
+pub mod alerts;
 pub mod gate;
 pub mod gates;
 pub mod merge_group;
+pub mod metrics;
 pub mod protection;
 pub mod pull_request;
 pub mod push;
@@ -19,10 +21,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::github::event::{Event, decode};
 use crate::github::{Installations, Tree};
-use crate::webhook::Handler;
-use crate::webhook::event::{Event, decode};
-use crate::webhook::journal::Delivery;
+use crate::queue::journal::Delivery;
+use crate::queue::pool::Handler;
 
 /// Caches shared by all deliveries. Keys include the repository so one
 /// installation never reads another's objects from the cache.
@@ -96,7 +98,7 @@ fn team_cache(ttl: Duration) -> moka::future::Cache<(String, String, String), bo
 pub struct Dispatcher {
     installations: Arc<dyn Installations>,
     ctx: Arc<PipelineContext>,
-    env: crate::alerts::EnvLookup,
+    env: crate::pipeline::alerts::EnvLookup,
 }
 
 impl Dispatcher {
@@ -105,13 +107,13 @@ impl Dispatcher {
         Self {
             installations,
             ctx,
-            env: crate::alerts::process_env(),
+            env: crate::pipeline::alerts::process_env(),
         }
     }
 
     /// Reads environment variables (the alert webhook URL) through `env`
     /// instead of the process environment (tests, embedding).
-    pub fn with_env(mut self, env: crate::alerts::EnvLookup) -> Self {
+    pub fn with_env(mut self, env: crate::pipeline::alerts::EnvLookup) -> Self {
         self.env = env;
         self
     }

@@ -18,12 +18,12 @@ use sha2::{Digest, Sha256};
 
 use super::PipelineContext;
 use super::pull_request::load_config;
-use crate::alerts::{self, EnvLookup, Extras};
 use crate::engine::config::Config;
 use crate::engine::ids::RepoName;
 use crate::engine::protection::{Weakening, branch_protection_weakenings, ruleset_weakenings};
 use crate::engine::pushes::{Alert, AlertKind, ref_glob};
 use crate::github::GitHub;
+use crate::pipeline::alerts::{self, EnvLookup, Extras};
 
 /// Which event a change came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -50,12 +50,14 @@ use crate::engine::ids::RepoName;
 use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
 use crate::engine::kustomize::{KUSTOMIZATION_FILE_NAMES, Kustomization, is_kustomization_file};
 use crate::engine::yaml::Limits;
+use crate::github::event::Event;
 use crate::github::{
-    CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, PrFile, PullRequestInfo,
-    Tree,
+    self, CheckRunInfo, CheckRunOutputBody, CheckRunUpdate, GitHub, GitHubError, PrFile,
+    PullRequestInfo, Tree,
 };
-use crate::report::checkrun::{self, Annotation, CheckRunOutput, MANIFESTS_CHECK, RenderContext};
-use crate::webhook::event::Event;
+use crate::report::checkrun::{
+    self, Annotation, AnnotationLevel, CheckRunOutput, MANIFESTS_CHECK, RenderContext,
+};
 
 /// Repository config path (read at the base commit).
 pub const CONFIG_PATH: &str = ".github/gitops-guard.yml";
@@ -205,7 +207,7 @@ pub async fn publish(
             .context("listing existing annotations")?;
         let mut have: HashMap<Annotation, usize> = HashMap::new();
         for a in existing {
-            *have.entry(normalize(a)).or_default() += 1;
+            *have.entry(normalize(from_github(a))).or_default() += 1;
         }
         to_send.retain(|a| match have.get_mut(&normalize(a.clone())) {
             Some(n) if *n > 0 => {
@@ -220,7 +222,7 @@ pub async fn publish(
         title: output.title.clone(),
         summary: output.summary.clone(),
         text: output.text.clone(),
-        annotations: annotations.to_vec(),
+        annotations: annotations.iter().map(to_github).collect(),
     };
     let (last, rest) = match batches.split_last() {
         Some((last, rest)) => (*last, rest),
@@ -252,6 +254,39 @@ pub async fn publish(
     .await
     .context("completing the check run")?;
     Ok(())
+}
+
+/// A rendered annotation in GitHub's wire type (`report` and `github`
+/// know nothing of each other, so the shell converts).
+fn to_github(a: &Annotation) -> github::Annotation {
+    github::Annotation {
+        path: a.path.clone(),
+        start_line: a.start_line,
+        end_line: a.end_line,
+        annotation_level: match a.annotation_level {
+            AnnotationLevel::Notice => github::AnnotationLevel::Notice,
+            AnnotationLevel::Warning => github::AnnotationLevel::Warning,
+            AnnotationLevel::Failure => github::AnnotationLevel::Failure,
+        },
+        title: a.title.clone(),
+        message: a.message.clone(),
+    }
+}
+
+/// An annotation GitHub returned, compared with rendered ones.
+fn from_github(a: github::Annotation) -> Annotation {
+    Annotation {
+        path: a.path,
+        start_line: a.start_line,
+        end_line: a.end_line,
+        annotation_level: match a.annotation_level {
+            github::AnnotationLevel::Notice => AnnotationLevel::Notice,
+            github::AnnotationLevel::Warning => AnnotationLevel::Warning,
+            github::AnnotationLevel::Failure => AnnotationLevel::Failure,
+        },
+        title: a.title,
+        message: a.message,
+    }
 }
 
 /// Annotations as GitHub echoes them (title may come back empty).
@@ -578,7 +613,7 @@ pub(crate) async fn plan_with(
     let mut ev: Evaluation = tokio::task::spawn_blocking(move || evaluate_change(&policy, &change))
         .await
         .context("evaluation task")?;
-    crate::metrics::evaluation(started.elapsed());
+    crate::pipeline::metrics::evaluation(started.elapsed());
     ev.findings.extend(shell_findings);
     sort_findings(&mut ev.findings);
     notes.dedup();
@@ -716,10 +751,10 @@ pub(crate) async fn tree(
 ) -> anyhow::Result<Arc<Tree>> {
     let key = (repo.to_string(), sha.to_owned());
     if let Some(t) = ctx.trees.get(&key).await {
-        crate::metrics::cache("tree", true);
+        crate::github::metrics::cache("tree", true);
         return Ok(t);
     }
-    crate::metrics::cache("tree", false);
+    crate::github::metrics::cache("tree", false);
     let t = ctx
         .trees
         .try_get_with(key, async { gh.get_tree(repo, sha).await.map(Arc::new) })
@@ -736,10 +771,10 @@ pub(crate) async fn blob(
 ) -> anyhow::Result<Arc<Vec<u8>>> {
     let key = (repo.to_string(), sha.to_owned());
     if let Some(b) = ctx.blobs.get(&key).await {
-        crate::metrics::cache("blob", true);
+        crate::github::metrics::cache("blob", true);
         return Ok(b);
     }
-    crate::metrics::cache("blob", false);
+    crate::github::metrics::cache("blob", false);
     let b = ctx
         .blobs
         .try_get_with(key, async { gh.get_blob(repo, sha).await.map(Arc::new) })
@@ -754,10 +789,10 @@ pub(crate) async fn org_config(
     owner: &str,
 ) -> anyhow::Result<Option<Arc<String>>> {
     if let Some(v) = ctx.org_configs.get(owner).await {
-        crate::metrics::cache("org_config", true);
+        crate::github::metrics::cache("org_config", true);
         return Ok(v);
     }
-    crate::metrics::cache("org_config", false);
+    crate::github::metrics::cache("org_config", false);
     let Some(repo) = RepoName::parse(&format!("{owner}/{ORG_CONFIG_REPO}")) else {
         return Ok(None);
     };
@@ -777,7 +812,7 @@ pub(crate) async fn org_config(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhook::event::decode;
+    use crate::github::event::decode;
 
     /// Reads a vendored GitHub webhook payload (`tests/data/github/webhooks`);
     /// a missing file is a broken checkout, so it panics instead of skipping.

@@ -1,7 +1,7 @@
 //! Security alerts for `push` events: read the trusted config, gather the
 //! facts the pure core needs with few, bounded GitHub calls, call
 //! [`evaluate_push`], and deliver every alert to the sinks
-//! ([`crate::alerts`]).
+//! ([`crate::pipeline::alerts`]).
 //!
 //! ## Which config is trusted
 //!
@@ -42,16 +42,16 @@ use anyhow::Context as _;
 
 use super::PipelineContext;
 use super::pull_request::{CONFIG_PATH, load_config};
-use crate::alerts::revert::{self, RevertPlan};
-use crate::alerts::{self, EnvLookup, Extras};
 use crate::engine::config::Config;
 use crate::engine::ids::{CommitSha, RepoName};
 use crate::engine::pushes::{
     self, Alert, AlertKind, AssociatedPr, Identity, PushCommit, PushFacts, PushInput, Verification,
     evaluate_push, is_protected_branch,
 };
+use crate::github::event::{GitIdentity, PushEvent};
 use crate::github::{CommitInfo, GitHub, GitHubError};
-use crate::webhook::event::{GitIdentity, PushEvent};
+use crate::pipeline::alerts::revert::{self, RevertPlan};
+use crate::pipeline::alerts::{self, EnvLookup, Extras};
 
 /// Most commits whose associated PRs we look up one by one.
 pub const MAX_PR_LOOKUPS: usize = 100;
@@ -621,7 +621,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhook::event::{Event, decode};
+    use crate::github::event::{Event, decode};
 
     /// Reads a vendored GitHub webhook payload (`tests/data/github/webhooks`);
     /// a missing file is a broken checkout, so it panics instead of skipping.

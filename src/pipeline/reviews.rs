@@ -227,10 +227,10 @@ async fn team_member(
     };
     let key = (org.to_owned(), slug.to_owned(), login.to_owned());
     if let Some(v) = ctx.team_memberships.get(&key).await {
-        crate::metrics::cache("team_membership", true);
+        crate::github::metrics::cache("team_membership", true);
         return Ok(Some(v));
     }
-    crate::metrics::cache("team_membership", false);
+    crate::github::metrics::cache("team_membership", false);
     let member = match gh.team_membership(org, slug, login).await {
         Ok(Some(m)) => m.is_active(),
         Ok(None) => false,

@@ -6,6 +6,10 @@
 //!   its two implementations, with migrations under `migrations/`;
 //! - [`worker`]: the queue the webhook route and the workers share —
 //!   claim → process → complete/fail, lease heartbeats, polling;
+//! - [`journal`]: the hand-off contract between the webhook route and the
+//!   workers, with its in-memory implementation;
+//! - [`pool`]: the worker pool and the [`pool::Handler`] trait the
+//!   pipelines implement;
 //! - [`redeliver`]: finds deliveries GitHub failed to deliver and asks
 //!   GitHub to redeliver them.
 //!
@@ -13,6 +17,9 @@
 //! `DATABASE_URL=postgres://…` (or `sqlite://…`), else `GITOPS_GUARD_DB`
 //! (a path or URL), else `./gitops-guard.sqlite`.
 
+pub mod journal;
+pub mod metrics;
+pub mod pool;
 pub mod postgres;
 pub mod redeliver;
 pub mod sqlite;

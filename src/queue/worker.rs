@@ -21,8 +21,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use super::journal::{Delivery, Enqueued, Journal, JournalError};
 use super::store::{DeliveryRecord, FailOutcome, Inserted, NewDelivery, Store, StoreError};
-use crate::webhook::journal::{Delivery, Enqueued, Journal, JournalError};
 
 /// Tuning of a [`DurableQueue`].
 #[derive(Clone, Debug)]
@@ -250,7 +250,7 @@ impl DurableQueue {
     pub async fn refresh(&self) -> Result<(), StoreError> {
         let c = self.store.counts().await?;
         self.depth.store(c.depth(), Ordering::Relaxed);
-        crate::metrics::queue_depth(usize::try_from(c.depth()).unwrap_or(usize::MAX));
+        crate::queue::metrics::queue_depth(usize::try_from(c.depth()).unwrap_or(usize::MAX));
         for st in super::State::ALL {
             metrics::gauge!("gitops_guard_journal_deliveries", "state" => st.as_str())
                 .set(c.get(st) as f64);

@@ -20,10 +20,10 @@ use chrono::Utc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 
-use super::event::{ActionOnly, is_actionable, known_event_name};
-use super::journal::{Delivery, Enqueued, Journal, JournalError};
 use super::verify::verify_signature;
-use crate::metrics;
+use crate::github::event::{ActionOnly, is_actionable, known_event_name};
+use crate::queue::journal::{Delivery, Enqueued, Journal, JournalError};
+use crate::queue::metrics;
 
 /// GitHub's payload cap; larger events are never sent by GitHub.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;

@@ -4,10 +4,8 @@
 //! cannot reach the JSON decoder.
 
 use hmac::{Hmac, KeyInit, Mac};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
-
-use crate::settings::secret_bytes;
 
 /// Why a delivery was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -64,12 +62,28 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Splits a comma-separated secret list, dropping empty entries and
+/// surrounding whitespace (a trailing newline from a mounted file is common).
+pub fn parse_secrets(list: &str) -> Vec<SecretString> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| SecretString::from(s.to_owned()))
+        .collect()
+}
+
+/// Exposes a secret's bytes for HMAC keys; kept here so call sites that
+/// touch secret material are easy to find.
+pub fn secret_bytes(s: &SecretString) -> &[u8] {
+    s.expose_secret().as_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn secrets(list: &str) -> Vec<SecretString> {
-        crate::settings::parse_secrets(list)
+        parse_secrets(list)
     }
 
     /// GitHub's documented test vector

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gitops_guard::server::App;
-use gitops_guard::settings::{RetryPolicy, Settings};
+use gitops_guard::cli::server::App;
+use gitops_guard::cli::settings::Settings;
+use gitops_guard::github::retry::RetryPolicy;
 use gitops_guard::webhook::verify::sign;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -79,7 +80,9 @@ pub fn settings(api_url: &str) -> Settings {
     Settings {
         app_id: APP_ID.into(),
         private_key_pem: SecretString::from(keys().private_pem.clone()),
-        webhook_secrets: gitops_guard::settings::parse_secrets(&format!("old-secret,{SECRET}")),
+        webhook_secrets: gitops_guard::webhook::verify::parse_secrets(&format!(
+            "old-secret,{SECRET}"
+        )),
         api_url: api_url.trim_end_matches('/').to_owned(),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         workers: 2,
@@ -122,9 +125,9 @@ impl Harness {
     /// Like [`Harness::start`], with settings adjusted by `f` (the API URL
     /// is already set to the fake's).
     pub async fn start_with(f: impl FnOnce(&mut Settings)) -> Self {
-        gitops_guard::server::install_crypto_provider();
+        gitops_guard::cli::server::install_crypto_provider();
         if std::env::var_os("TEST_LOG").is_some() {
-            gitops_guard::server::init_tracing();
+            gitops_guard::cli::server::init_tracing();
         }
         let fake = FakeGitHub::start(APP_ID, &keys().public_pem).await;
         let mut s = settings(&fake.url);

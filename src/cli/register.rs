@@ -34,10 +34,10 @@ use serde::Deserialize;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::github::client::{SendSpec, send_with_retries};
-use crate::settings::RetryPolicy;
+use crate::github::retry::RetryPolicy;
 
 /// The shipped manifest (`app-manifest/app.json`), with least permissions.
-pub const MANIFEST_JSON: &str = include_str!("../app-manifest/app.json");
+pub const MANIFEST_JSON: &str = include_str!("../../app-manifest/app.json");
 /// File holding the numeric App id (`GITHUB_APP_ID`).
 pub const APP_ID_FILE: &str = "app-id";
 /// File holding the App's private key (`GITHUB_APP_PRIVATE_KEY_PATH`).
@@ -373,7 +373,7 @@ async fn exchange_and_write(
 /// `POST /app-manifests/{code}/conversions`, once: a code is single-use,
 /// so a retry after a lost response could only fail.
 async fn exchange(api_url: &str, code: &str) -> Result<Conversion, RegisterError> {
-    crate::server::install_crypto_provider();
+    crate::cli::server::install_crypto_provider();
     let octo = crate::github::auth::build_octocrab(api_url, None)
         .map_err(|e| RegisterError::Exchange(e.to_string()))?;
     let path = format!("/app-manifests/{code}/conversions");
@@ -495,7 +495,7 @@ pub fn html_escape(s: &str) -> String {
 /// 32 random bytes, hex: unguessable by another page.
 fn random_state() -> String {
     let mut buf = [0u8; 32];
-    crate::server::install_crypto_provider();
+    crate::cli::server::install_crypto_provider();
     rustls::crypto::aws_lc_rs::default_provider()
         .secure_random
         .fill(&mut buf)

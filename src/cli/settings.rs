@@ -7,7 +7,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
+
+use crate::github::retry::RetryPolicy;
+use crate::webhook::verify::parse_secrets;
 
 /// Default REST API root (github.com).
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -28,34 +31,6 @@ pub enum SettingsError {
         /// What is wrong (never includes the value of a secret).
         reason: String,
     },
-}
-
-/// How the GitHub client retries transient failures and rate limits.
-#[derive(Clone, Debug)]
-pub struct RetryPolicy {
-    /// Total attempts per request (first try included).
-    pub max_attempts: u32,
-    /// First backoff for 5xx/transport errors; doubled per attempt.
-    pub base_delay: Duration,
-    /// Longest single wait we accept (from `retry-after`,
-    /// `x-ratelimit-reset` or the backoff). A longer wait is not slept:
-    /// the request fails with `RateLimited` so the worker is not parked
-    /// for an hour and the check run concludes `failure` with the reason.
-    pub max_wait: Duration,
-    /// Wait for a secondary rate limit that names no time (GitHub says
-    /// "at least one minute"), capped by `max_wait`.
-    pub secondary_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_wait: Duration::from_secs(90),
-            secondary_wait: Duration::from_secs(60),
-        }
-    }
 }
 
 /// Everything `serve` needs.
@@ -153,16 +128,6 @@ impl Settings {
     }
 }
 
-/// Splits a comma-separated secret list, dropping empty entries and
-/// surrounding whitespace (a trailing newline from a mounted file is common).
-pub fn parse_secrets(list: &str) -> Vec<SecretString> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| SecretString::from(s.to_owned()))
-        .collect()
-}
-
 /// Checks the PEM is an RSA private key jsonwebtoken can sign RS256 with.
 fn validate_key(pem: &str) -> Result<(), SettingsError> {
     jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
@@ -203,15 +168,10 @@ fn parse_num(
     }
 }
 
-/// Exposes a secret's bytes for HMAC keys; kept here so call sites that
-/// touch secret material are easy to find.
-pub fn secret_bytes(s: &SecretString) -> &[u8] {
-    s.expose_secret().as_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     #[test]
@@ -263,7 +223,7 @@ mod tests {
     /// A real RSA key: GitHub's documented manifest-conversion example.
     fn test_pem() -> String {
         let v: serde_json::Value = serde_json::from_str(include_str!(
-            "../tests/data/github/api/apps-create-from-manifest.json"
+            "../../tests/data/github/api/apps-create-from-manifest.json"
         ))
         .unwrap();
         v["pem"].as_str().unwrap().to_owned()

@@ -129,7 +129,7 @@ impl MemoryJournal {
 
     fn publish_depth(&self, st: &State) {
         let depth = st.queue.len() + st.in_flight.len();
-        crate::metrics::queue_depth(depth);
+        crate::queue::metrics::queue_depth(depth);
         if depth == 0 {
             self.idle.notify_waiters();
         }

@@ -295,7 +295,7 @@ mod tests {
             rollback: vec![],
             revert_branch: None,
         };
-        crate::server::install_crypto_provider();
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let policy = SinkRetry {
             attempts: 2,
             base_delay: Duration::from_millis(1),

@@ -234,7 +234,7 @@ pub fn github_retryable(e: &GitHubError) -> bool {
 /// The structured log line and the metric for one alert (never fail).
 pub fn record(alert: &Alert) {
     let kind = kind_label(alert.kind);
-    crate::metrics::security_alert(kind);
+    crate::pipeline::metrics::security_alert(kind);
     tracing::warn!(
         alert = kind,
         repo = %alert.repo,
@@ -274,11 +274,11 @@ pub async fn deliver(
         let outcome = issue::open_or_comment(gh, &target, env, alert, extras, &retry).await;
         match &outcome {
             SinkOutcome::Failed(e) => {
-                crate::metrics::alert_sink("issue", "failed");
+                crate::pipeline::metrics::alert_sink("issue", "failed");
                 tracing::error!(sink = "issue", repo = %target, fingerprint = %alert.fingerprint, error = %e, "alert issue sink failed");
             }
             SinkOutcome::IssueOpened(url) | SinkOutcome::IssueCommented(url) => {
-                crate::metrics::alert_sink("issue", "ok");
+                crate::pipeline::metrics::alert_sink("issue", "ok");
                 tracing::info!(sink = "issue", url = %url, fingerprint = %alert.fingerprint, "alert issue written");
             }
             _ => {}
@@ -292,15 +292,15 @@ pub async fn deliver(
         let outcome = chat::send(name, env, alert, extras, &retry).await;
         match &outcome {
             SinkOutcome::Failed(e) => {
-                crate::metrics::alert_sink("webhook", "failed");
+                crate::pipeline::metrics::alert_sink("webhook", "failed");
                 // `e` never contains the URL (see chat::send).
                 tracing::error!(sink = "webhook", env = name, error = %e, "alert webhook sink failed");
             }
             SinkOutcome::Sent => {
-                crate::metrics::alert_sink("webhook", "ok");
+                crate::pipeline::metrics::alert_sink("webhook", "ok");
                 tracing::info!(sink = "webhook", env = name, "alert webhook sent");
             }
-            _ => crate::metrics::alert_sink("webhook", "skipped"),
+            _ => crate::pipeline::metrics::alert_sink("webhook", "skipped"),
         }
         outcome
     };

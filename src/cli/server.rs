@@ -17,18 +17,18 @@ use std::future::IntoFuture as _;
 use anyhow::Context as _;
 use axum::Router;
 
+use crate::cli::settings::Settings;
 use crate::github::Installations;
 use crate::github::auth::AppAuth;
 use crate::github::client::{AppInstallations, Credentials, RestClient};
 use crate::github::error::GitHubError;
 use crate::pipeline::{Dispatcher, PipelineContext};
 use crate::queue::JournalSettings;
+use crate::queue::journal::{Journal, MemoryJournal};
+use crate::queue::pool::{Handler, Workers};
 use crate::queue::redeliver::{GitHubHookDeliveries, ReconcileConfig, Reconciler};
 use crate::queue::worker::{DurableQueue, QueueConfig};
-use crate::settings::Settings;
-use crate::webhook::journal::{Journal, MemoryJournal};
 use crate::webhook::routes::{AppState, router};
-use crate::webhook::{Handler, Workers};
 
 /// A built, running App (router + workers), for `serve` and tests.
 pub struct App {
@@ -41,8 +41,8 @@ pub struct App {
     /// Readiness flag (`/readyz`).
     pub ready: Arc<AtomicBool>,
     /// The App's page (`GET /app` `html_url`), set once GitHub accepted
-    /// the credentials; alerts name it (see [`crate::alerts::runbook_reference`]).
-    pub app_url: crate::alerts::AppUrl,
+    /// the credentials; alerts name it (see [`crate::pipeline::alerts::runbook_reference`]).
+    pub app_url: crate::pipeline::alerts::AppUrl,
     workers: Workers,
     deadline: std::time::Duration,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -61,7 +61,7 @@ impl App {
         )
         .context("GitHub App credentials")?;
         let installations: Arc<dyn Installations> = Arc::new(AppInstallations::new(auth));
-        let app_url = crate::alerts::AppUrl::default();
+        let app_url = crate::pipeline::alerts::AppUrl::default();
         let handler: Arc<dyn Handler> = Arc::new(dispatcher(installations, &app_url));
         let mut app = Self::with_handler(settings, handler);
         app.app_url = app_url;
@@ -105,7 +105,7 @@ impl App {
             background.push(Arc::new(rec).spawn(every));
         }
         let installations: Arc<dyn Installations> = Arc::new(AppInstallations::new(auth));
-        let app_url = crate::alerts::AppUrl::default();
+        let app_url = crate::pipeline::alerts::AppUrl::default();
         let handler: Arc<dyn Handler> = Arc::new(dispatcher(installations, &app_url));
         let mut app = Self::with_journal(settings, handler, queue.clone());
         app.app_url = app_url;
@@ -126,7 +126,7 @@ impl App {
         handler: Arc<dyn Handler>,
         journal: Arc<dyn Journal>,
     ) -> Self {
-        let metrics = crate::metrics::install();
+        let metrics = crate::cli::metrics::install();
         let ready = Arc::new(AtomicBool::new(true));
         let state = AppState {
             secrets: Arc::new(settings.webhook_secrets.clone()),
@@ -140,7 +140,7 @@ impl App {
             journal,
             durable: None,
             ready,
-            app_url: crate::alerts::AppUrl::default(),
+            app_url: crate::pipeline::alerts::AppUrl::default(),
             workers,
             deadline: settings.shutdown_deadline,
             background: Vec::new(),
@@ -249,10 +249,13 @@ pub struct AppIdentity {
 /// environment plus the App's page once known.
 fn dispatcher(
     installations: Arc<dyn Installations>,
-    app_url: &crate::alerts::AppUrl,
+    app_url: &crate::pipeline::alerts::AppUrl,
 ) -> Dispatcher {
     Dispatcher::new(installations, Arc::new(PipelineContext::default())).with_env(
-        crate::alerts::with_app_url(crate::alerts::process_env(), app_url.clone()),
+        crate::pipeline::alerts::with_app_url(
+            crate::pipeline::alerts::process_env(),
+            app_url.clone(),
+        ),
     )
 }
 
