@@ -661,18 +661,21 @@ impl Event {
     }
 }
 
+/// The vendored GitHub webhook payloads (`tests/data/github/webhooks`), for
+/// the unit tests of every module that decodes them.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
     use std::path::{Path, PathBuf};
 
-    /// The vendored GitHub webhook payloads (part of the repository).
-    fn fixture_dir() -> PathBuf {
+    /// The folder (part of the repository).
+    pub(crate) fn dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/github/webhooks")
     }
 
-    fn load(name: &str) -> Vec<u8> {
-        let path = fixture_dir().join(name);
+    /// One payload's bytes; a missing file is a broken checkout, so it
+    /// panics instead of letting a test skip.
+    pub(crate) fn load(name: &str) -> Vec<u8> {
+        let path = dir().join(name);
         std::fs::read(&path).unwrap_or_else(|e| {
             panic!(
                 "cannot read webhook fixture {} ({e}); it is part of the repository",
@@ -680,6 +683,12 @@ mod tests {
             )
         })
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{dir as fixture_dir, load};
+    use super::*;
 
     /// Every fixture of an event we decode decodes; the others are
     /// rejected as unsupported (and acknowledged by the route).

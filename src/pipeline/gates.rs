@@ -160,20 +160,11 @@ mod tests {
     use super::*;
     use crate::github::event::decode;
 
-    /// Reads a vendored GitHub webhook payload (`tests/data/github/webhooks`);
-    /// a missing file is a broken checkout, so it panics instead of skipping.
+    /// A vendored webhook payload as JSON, to edit before decoding.
     fn fixture(name: &str) -> serde_json::Value {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/github/webhooks")
-            .join(name);
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "cannot read webhook fixture {} ({e}); it is part of the repository",
-                path.display()
-            )
-        });
+        let bytes = crate::github::event::fixtures::load(name);
         serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("webhook fixture {} is not JSON: {e}", path.display()))
+            .unwrap_or_else(|e| panic!("webhook fixture {name} is not JSON: {e}"))
     }
 
     fn ev(name: &str, v: &serde_json::Value) -> Event {

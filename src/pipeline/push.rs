@@ -623,19 +623,7 @@ mod tests {
     use super::*;
     use crate::github::event::{Event, decode};
 
-    /// Reads a vendored GitHub webhook payload (`tests/data/github/webhooks`);
-    /// a missing file is a broken checkout, so it panics instead of skipping.
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/github/webhooks")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "cannot read webhook fixture {} ({e}); it is part of the repository",
-                path.display()
-            )
-        })
-    }
+    use crate::github::event::fixtures::load as fixture;
 
     #[test]
     fn payload_to_input() {
