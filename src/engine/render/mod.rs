@@ -287,6 +287,34 @@ fn is_remote(entry: &str) -> bool {
         || entry.contains("?ref=")
 }
 
+/// The repository path of a `resources`/`components` entry of the
+/// kustomization in `dir`: a remote reference cannot be rendered offline
+/// (fail closed, naming it), and a path may not leave the repository.
+fn local_entry(
+    dir: &str,
+    entry: &str,
+    span: Span,
+    what: &str,
+    at: &At<'_>,
+) -> Result<String, RenderError> {
+    if is_remote(entry) {
+        return Err(at.err(
+            RenderErrorKind::Unrenderable {
+                reference: entry.to_owned(),
+            },
+            span.line,
+            format!("remote {what} `{entry}` cannot be rendered offline"),
+        ));
+    }
+    join(dir, entry).ok_or_else(|| {
+        at.err(
+            RenderErrorKind::OutsideRoot,
+            span.line,
+            format!("`{entry}` is outside the repository"),
+        )
+    })
+}
+
 struct Builder<'a> {
     files: &'a dyn Files,
     limits: &'a Limits,
@@ -328,10 +356,6 @@ impl Builder<'_> {
         self.table.push(path.to_owned());
         self.ids.insert(path.to_owned(), id);
         Ok(id)
-    }
-
-    fn is_dir(&self, dir: &str) -> bool {
-        self.files.is_dir(dir)
     }
 
     /// Loads a YAML file: its documents, spans pointing at it.
@@ -489,22 +513,7 @@ impl Builder<'_> {
         self.stack.push(dir.to_owned());
         // resources
         for (entry, span) in &k.resources {
-            if is_remote(entry) {
-                return Err(at.err(
-                    RenderErrorKind::Unrenderable {
-                        reference: entry.clone(),
-                    },
-                    span.line,
-                    format!("remote resource `{entry}` cannot be rendered offline"),
-                ));
-            }
-            let p = join(dir, entry).ok_or_else(|| {
-                at.err(
-                    RenderErrorKind::OutsideRoot,
-                    span.line,
-                    format!("`{entry}` is outside the repository"),
-                )
-            })?;
+            let p = local_entry(dir, entry, *span, "resource", &at)?;
             if self.files.is_file(&p) {
                 let p = self.restricted(dir, entry, &at, span.line)?;
                 let (_, docs) = self.load_yaml(&p)?;
@@ -515,7 +524,7 @@ impl Builder<'_> {
                         append(res, r, &fat, self.limits)?;
                     }
                 }
-            } else if self.is_dir(&p) {
+            } else if self.files.is_dir(&p) {
                 let (_, sub) = self.build(&p, *span, false)?;
                 for r in sub {
                     let id_at = At { file: &kpath };
@@ -560,23 +569,8 @@ impl Builder<'_> {
         }
         // components
         for (entry, span) in &k.components {
-            if is_remote(entry) {
-                return Err(at.err(
-                    RenderErrorKind::Unrenderable {
-                        reference: entry.clone(),
-                    },
-                    span.line,
-                    format!("remote component `{entry}` cannot be rendered offline"),
-                ));
-            }
-            let p = join(dir, entry).ok_or_else(|| {
-                at.err(
-                    RenderErrorKind::OutsideRoot,
-                    span.line,
-                    format!("`{entry}` is outside the repository"),
-                )
-            })?;
-            if !self.is_dir(&p) {
+            let p = local_entry(dir, entry, *span, "component", &at)?;
+            if !self.files.is_dir(&p) {
                 return Err(at.err(
                     RenderErrorKind::NotFound,
                     span.line,

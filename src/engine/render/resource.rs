@@ -121,18 +121,11 @@ impl Gvk {
 
     /// kustomize's `Gvk.String()`: `kind.version.group` with placeholders.
     pub fn id_string(&self) -> String {
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_owned()
-            } else {
-                s.to_owned()
-            }
-        };
         format!(
             "{}.{}.{}",
-            or(&self.kind, "[noKind]"),
-            or(&self.version, "[noVer]"),
-            or(&self.group, "[noGrp]")
+            or_placeholder(&self.kind, "[noKind]"),
+            or_placeholder(&self.version, "[noVer]"),
+            or_placeholder(&self.group, "[noGrp]")
         )
     }
 }
@@ -368,4 +361,10 @@ pub fn scalar_text(n: &Node) -> Option<String> {
         Value::Float(f) => Some(f.to_string()),
         Value::Null | Value::Seq(_) | Value::Map(_) => None,
     }
+}
+
+/// `s`, or kustomize's placeholder `d` for an empty field (its id strings
+/// name missing parts instead of leaving them blank).
+pub(crate) fn or_placeholder<'a>(s: &'a str, d: &'a str) -> &'a str {
+    if s.is_empty() { d } else { s }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::engine::yaml::{Node, Span, Value};
 
 use super::fieldspec::{self, Create, FieldSpec};
-use super::resource::{Gvk, ResId, Resource, get_mut, set_field, str_node};
+use super::resource::{Gvk, ResId, Resource, get_mut, or_placeholder, set_field, str_node};
 
 /// A string with the span of the kustomization entry it came from.
 pub type Spanned = (String, Span);
@@ -600,33 +600,19 @@ pub fn legacy_sort(res: &mut [Resource], first: &[String], last: &[String]) {
         0
     };
     let gvk_string = |g: &Gvk| {
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_owned()
-            } else {
-                s.to_owned()
-            }
-        };
         format!(
             "{}_{}_{}",
-            or(&g.group, "~G"),
-            or(&g.version, "~V"),
-            or(&g.kind, "~K")
+            or_placeholder(&g.group, "~G"),
+            or_placeholder(&g.version, "~V"),
+            or_placeholder(&g.kind, "~K")
         )
     };
     let id_string = |id: &ResId| {
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_owned()
-            } else {
-                s.to_owned()
-            }
-        };
         format!(
             "{}|{}|{}",
             id.gvk.id_string(),
-            or(&id.namespace, "~X"),
-            or(&id.name, "~N")
+            or_placeholder(&id.namespace, "~X"),
+            or_placeholder(&id.name, "~N")
         )
     };
     res.sort_by(|a, b| {
