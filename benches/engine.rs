@@ -10,7 +10,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gitops_guard::cli::bench::corpus::{ScratchDir, generate, load_tree, policy_for_tree};
 use gitops_guard::cli::bench::{SEED, VIOLATION_RATE};
-use gitops_guard::engine::evaluate::evaluate_tree;
+use gitops_guard::engine::manifests::evaluate::evaluate_tree;
 
 /// Criterion passes `--bench` only to a real benchmark run.
 fn measuring() -> bool {

@@ -10,8 +10,8 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gitops_guard::cli::bench::corpus::{ScratchDir, generate, load_tree};
 use gitops_guard::cli::bench::{SEED, VIOLATION_RATE};
-use gitops_guard::engine::admission::kyverno::{Policy, evaluate, load_policies};
-use gitops_guard::engine::object::{Object, load_objects};
+use gitops_guard::engine::manifests::admission::kyverno::{Policy, evaluate, load_policies};
+use gitops_guard::engine::manifests::object::{Object, load_objects};
 use gitops_guard::engine::yaml::Limits;
 
 /// Criterion passes `--bench` only to a real benchmark run.

@@ -2,10 +2,10 @@
 
 use chrono::NaiveDate;
 use gitops_guard::engine::config::parse_config;
-use gitops_guard::engine::evaluate::evaluate_change;
 use gitops_guard::engine::input::{
     ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile,
 };
+use gitops_guard::engine::manifests::evaluate::evaluate_change;
 
 const CONFIG: &str = "version: 1\ntenants:\n  projects: [\"projects/*.yaml\"]\n  bindings:\n    - project: team-a\n      paths: [\"apps/**\"]\n      namespace: team-a\n      repo: acme/deploy\n";
 const PROJECT: &str = "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: team-a\n  namespace: argocd\nspec:\n  sourceRepos: [\"https://github.com/acme/deploy\"]\n  destinations:\n    - server: https://kubernetes.default.svc\n      namespace: team-a\n";

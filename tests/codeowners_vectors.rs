@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use gitops_guard::engine::codeowners::{CodeOwners, Ownership};
+use gitops_guard::engine::gates::codeowners::{CodeOwners, Ownership};
 
 /// The vendored vectors (see `tests/data/codeowners/README.md`).
 fn vectors_path() -> PathBuf {

@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use gitops_guard::cli::bench::corpus::{VIOLATIONS, generate, load_tree, policy_for_tree};
-use gitops_guard::engine::evaluate::{evaluate_tree, evaluate_tree_with};
 use gitops_guard::engine::input::TreeInput;
-use gitops_guard::engine::object::load_objects;
+use gitops_guard::engine::manifests::evaluate::{evaluate_tree, evaluate_tree_with};
+use gitops_guard::engine::manifests::object::load_objects;
 use gitops_guard::engine::yaml::Limits;
 
 /// Generator violation id → the rule ids that may report it.

@@ -5,7 +5,7 @@
 mod fuzz_support;
 
 use fuzz_support::*;
-use gitops_guard::engine::codeowners::CodeOwners;
+use gitops_guard::engine::gates::codeowners::CodeOwners;
 use proptest::prelude::*;
 
 const DICT: &[&str] = &[

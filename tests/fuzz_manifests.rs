@@ -5,7 +5,7 @@
 mod fuzz_support;
 
 use fuzz_support::*;
-use gitops_guard::engine::object::load_objects;
+use gitops_guard::engine::manifests::object::load_objects;
 use gitops_guard::engine::yaml::{Limits, load_documents};
 use proptest::prelude::*;
 

@@ -15,11 +15,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use gitops_guard::engine::gitops::{self, GitopsContext, NamespaceGlobs};
-use gitops_guard::engine::object::load_objects;
-use gitops_guard::engine::templates::{self, ChartIndex};
+use gitops_guard::engine::manifests::gitops::{self, GitopsContext, NamespaceGlobs};
+use gitops_guard::engine::manifests::object::load_objects;
+use gitops_guard::engine::manifests::templates::{self, ChartIndex};
+use gitops_guard::engine::manifests::{rbac, secrets};
 use gitops_guard::engine::yaml::Limits;
-use gitops_guard::engine::{rbac, secrets};
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hardening")

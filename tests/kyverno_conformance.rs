@@ -10,10 +10,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use gitops_guard::engine::admission::kyverno::{
+use gitops_guard::engine::manifests::admission::kyverno::{
     Policy, evaluate, evaluate_with_pss, load_policies,
 };
-use gitops_guard::engine::object::{Object, load_objects};
+use gitops_guard::engine::manifests::object::{Object, load_objects};
 use gitops_guard::engine::yaml::{Limits, Node, load_documents};
 
 /// The vendored corpus (part of the repository).
@@ -140,7 +140,11 @@ fn agrees_with_kyverno_on_the_corpus() {
         // podSecurity subrules go through the built-in PSS engine, as in
         // production (`evaluate.rs` passes `pss::check`).
         let mut results = if subrule {
-            evaluate_with_pss(ps, obj, &gitops_guard::engine::admission::pss::check)
+            evaluate_with_pss(
+                ps,
+                obj,
+                &gitops_guard::engine::manifests::admission::pss::check,
+            )
         } else {
             evaluate(ps, obj)
         };

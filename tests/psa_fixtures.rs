@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use gitops_guard::engine::admission::pss::{BASELINE_RULES, INVALID_MANIFEST, RESTRICTED_RULES};
 use gitops_guard::engine::config::parse_config;
-use gitops_guard::engine::evaluate::evaluate_tree;
 use gitops_guard::engine::finding::Severity;
 use gitops_guard::engine::input::{PolicyInputs, SourceFile, TreeInput};
+use gitops_guard::engine::manifests::admission::pss::{
+    BASELINE_RULES, INVALID_MANIFEST, RESTRICTED_RULES,
+};
+use gitops_guard::engine::manifests::evaluate::evaluate_tree;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pod-security-admission")
@@ -245,7 +247,7 @@ fn policy_text(text: &str) -> PolicyInputs {
 
 /// (file, rule, severity) of every finding.
 fn summary(
-    ev: &gitops_guard::engine::evaluate::Evaluation,
+    ev: &gitops_guard::engine::manifests::evaluate::Evaluation,
 ) -> BTreeSet<(String, String, Severity)> {
     ev.findings
         .iter()
@@ -260,12 +262,12 @@ fn admission_version_is_a_config_key_with_psa_spelling() {
     let c = parse_config("g.yml", "admission:\n  version: v1.25\n").expect("v1.25");
     assert_eq!(
         c.admission.version,
-        gitops_guard::engine::admission::pss::PsaVersion::V1(25)
+        gitops_guard::engine::manifests::admission::pss::PsaVersion::V1(25)
     );
     let d = parse_config("g.yml", "").expect("empty config");
     assert_eq!(
         d.admission.version,
-        gitops_guard::engine::admission::pss::PsaVersion::Latest
+        gitops_guard::engine::manifests::admission::pss::PsaVersion::Latest
     );
     for bad in ["1.25", "v1.025", "'v2.0'", "Latest"] {
         let e = parse_config(

@@ -12,10 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use gitops_guard::engine::admission::pss::{self, PssFinding};
 use gitops_guard::engine::config::PssLevel;
-use gitops_guard::engine::object::{Object, load_objects};
-use gitops_guard::engine::podspec::pod_templates;
+use gitops_guard::engine::manifests::admission::pss::{self, PssFinding};
+use gitops_guard::engine::manifests::object::{Object, load_objects};
+use gitops_guard::engine::manifests::podspec::pod_templates;
 use gitops_guard::engine::yaml::Limits;
 
 /// The vendored corpus (`tests/data/kyverno-pss`, part of the repository).

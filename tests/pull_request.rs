@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use common::fake_github::FakeCheckRun;
 use common::*;
 use gitops_guard::engine::finding::Severity;
-use gitops_guard::engine::object::load_objects;
+use gitops_guard::engine::manifests::object::load_objects;
 use gitops_guard::engine::yaml::Limits;
 use serde_json::{Value, json};
 

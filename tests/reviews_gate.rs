@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use common::fake_github::FakeCheckRun;
 use common::fake_reviews::{CommitSpec, fake_sha};
 use common::*;
-use gitops_guard::engine::signatures::explain_reason;
+use gitops_guard::engine::gates::signatures::explain_reason;
 use serde_json::Value;
 
 const REVIEWS: &str = "gitops-guard/reviews";

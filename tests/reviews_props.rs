@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
-use gitops_guard::engine::codeowners::CodeOwners;
 use gitops_guard::engine::config::{ReviewsConfig, Unowned};
-use gitops_guard::engine::ids::CommitSha;
-use gitops_guard::engine::input::ChangeStatus;
-use gitops_guard::engine::reviews::{
+use gitops_guard::engine::gates::codeowners::CodeOwners;
+use gitops_guard::engine::gates::reviews::{
     BaseCodeOwners, PrCommit, PrFile, Review, ReviewState, ReviewsInput, ReviewsOutcome,
     TeamMembers, evaluate,
 };
+use gitops_guard::engine::ids::CommitSha;
+use gitops_guard::engine::input::ChangeStatus;
 use proptest::prelude::*;
 
 const HEAD: &str = "1111111111111111111111111111111111111111";
@@ -239,7 +239,7 @@ proptest! {
             && !(c.config.require_code_owners && c.config.unowned == Unowned::Deny && !o.unowned_files.is_empty());
         prop_assert_eq!(o.passed, expect);
         prop_assert!(!o.approvals_counted.iter().any(|l| l.eq_ignore_ascii_case("author")));
-        let (title, summary) = gitops_guard::engine::reviews::render_summary(&o);
+        let (title, summary) = gitops_guard::engine::gates::reviews::render_summary(&o);
         prop_assert!(!title.is_empty());
         prop_assert!(summary.len() < 65_535);
     }

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use gitops_guard::engine::evaluate::Evaluation;
 use gitops_guard::engine::finding::{Finding, Severity};
+use gitops_guard::engine::manifests::evaluate::Evaluation;
 use gitops_guard::report::sarif::{self, MAX_RESULTS};
 use gitops_guard::report::summary::RunInfo;
 use serde_json::Value;

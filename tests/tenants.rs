@@ -8,11 +8,13 @@ use gitops_guard::engine::config::{Binding, TenantsConfig};
 use gitops_guard::engine::finding::Severity;
 use gitops_guard::engine::ids::RepoName;
 use gitops_guard::engine::input::SourceFile;
-use gitops_guard::engine::kinds::{KindTable, Scope};
-use gitops_guard::engine::kustomize::Kustomizations;
-use gitops_guard::engine::object::{Object, load_objects};
-use gitops_guard::engine::tenants::{ConfigProblem, NamespaceSource, TenantContext, load_projects};
-use gitops_guard::engine::violation::Violation;
+use gitops_guard::engine::manifests::kinds::{KindTable, Scope};
+use gitops_guard::engine::manifests::kustomize::Kustomizations;
+use gitops_guard::engine::manifests::object::{Object, load_objects};
+use gitops_guard::engine::manifests::tenants::{
+    ConfigProblem, NamespaceSource, TenantContext, load_projects,
+};
+use gitops_guard::engine::manifests::violation::Violation;
 use gitops_guard::engine::yaml::Limits;
 
 const DATA: &str = "tests/data/tenants";

@@ -23,9 +23,9 @@ use super::config_load::MAX_CONFIG_BYTES;
 use super::select::{CODEOWNERS_PATHS, KUSTOMIZATION_NAMES, Selection, may_hold_crd};
 use super::walk::{FileRead, read_text, resolve_in_tree};
 use crate::cli::gitrepo::{Blob, GitRepo, RawChange, TreeEntry};
-use crate::engine::evaluate::evaluate_change;
 use crate::engine::finding::sort_findings;
 use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
+use crate::engine::manifests::evaluate::evaluate_change;
 use crate::engine::yaml::Limits;
 
 const SYMLINK_MODE: &str = "120000";

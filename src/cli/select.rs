@@ -8,7 +8,7 @@ use crate::engine::config::Config;
 use crate::engine::config::globs::{GlobKind, GlobList, ManifestFilter};
 
 /// File names Kustomize accepts for a kustomization (owned by the engine).
-pub use crate::engine::kustomize::KUSTOMIZATION_FILE_NAMES as KUSTOMIZATION_NAMES;
+pub use crate::engine::manifests::kustomize::KUSTOMIZATION_FILE_NAMES as KUSTOMIZATION_NAMES;
 
 /// The compiled file selection of one config. Manifests are chosen by the
 /// engine's [`ManifestFilter`], the one the App uses too, so `check` and the
@@ -45,7 +45,7 @@ impl Selection {
 
     /// A kustomization file (any directory).
     pub fn is_kustomization(path: &str) -> bool {
-        crate::engine::kustomize::is_kustomization_file(path)
+        crate::engine::manifests::kustomize::is_kustomization_file(path)
     }
 
     /// An AppProject or policy file named by the config.
@@ -61,7 +61,7 @@ impl Selection {
 
 /// Where GitHub looks for CODEOWNERS (first match wins on GitHub; any of
 /// them changing is a policy change). Owned by the engine.
-pub use crate::engine::codeowners::LOCATIONS as CODEOWNERS_PATHS;
+pub use crate::engine::gates::codeowners::LOCATIONS as CODEOWNERS_PATHS;
 
 /// A cheap pre-filter for CRD-bearing files: the engine parses them
 /// properly; a file without this text cannot define a CRD.

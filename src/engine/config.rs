@@ -158,7 +158,7 @@ pub struct AdmissionConfig {
     pub warn: PssLevel,
     /// Pod Security Admission policy version (`latest` or `v1.N`, as PSA's
     /// `enforce-version`) for `level` and `warn`.
-    pub version: crate::engine::admission::pss::PsaVersion,
+    pub version: crate::engine::manifests::admission::pss::PsaVersion,
     /// Globs of Kyverno ClusterPolicy/Policy files.
     pub policies: Vec<String>,
     /// Image rules.
@@ -172,7 +172,7 @@ impl Default for AdmissionConfig {
         Self {
             level: PssLevel::Baseline,
             warn: PssLevel::Restricted,
-            version: crate::engine::admission::pss::PsaVersion::Latest,
+            version: crate::engine::manifests::admission::pss::PsaVersion::Latest,
             policies: Vec::new(),
             images: ImagesConfig::default(),
             exceptions: Vec::new(),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::RuleId;
+use crate::engine::ids::RuleId;
 
 /// How bad a finding is. Errors fail the check (exit 1 / conclusion failure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

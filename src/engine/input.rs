@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 
-use super::config::Config;
-use super::ids::RepoName;
+use crate::engine::config::Config;
+use crate::engine::ids::RepoName;
 
 /// A file's path and text as of one commit (or the work tree).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,32 +1,23 @@
-//! The pure policy engine: no async, no I/O, no GitHub types. It takes plain
-//! data (file contents, reviews, commits, push events) and returns findings.
+//! The pure policy engine: no async, no I/O, no GitHub or HTTP types, no
+//! Markdown. It takes plain data (file contents, reviews, commits, push
+//! events) and returns findings and outcomes as data; `report/` renders them.
+//!
+//! Grouped by product, as DESIGN.md ("Layout") lays out:
+//! - [`manifests`]: the `gitops-guard/manifests` gate (tenants, admission,
+//!   GitOps/RBAC hardening, secrets, templates, exceptions, change rules);
+//! - [`gates`]: the PR gates (reviews, CODEOWNERS, signatures);
+//! - [`pushes`]: push alerts and protection/ruleset diffs;
+//! - shared below them: [`yaml`], [`config`], [`render`], ids, findings,
+//!   globs and the rule catalogue.
 
-pub mod admission;
-pub mod appproject;
-pub mod argocd_rbac;
 pub mod catalog;
-pub mod change;
-pub mod codeowners;
 pub mod config;
-pub mod evaluate;
-pub mod exceptions;
 pub mod finding;
-pub mod gitops;
+pub mod gates;
 pub mod glob;
 pub mod ids;
 pub mod input;
-pub mod kinds;
-pub mod kustomize;
-pub mod object;
-pub mod podspec;
-pub mod protection;
+pub mod manifests;
 pub mod pushes;
-pub mod rbac;
 pub mod render;
-pub mod reviews;
-pub mod secrets;
-pub mod signatures;
-pub mod templates;
-pub mod tenants;
-pub mod violation;
 pub mod yaml;

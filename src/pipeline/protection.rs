@@ -1,7 +1,7 @@
 //! `protection-weakened` alerts for `branch_protection_rule` and
 //! `repository_ruleset` edits and deletions in deployment repositories.
 //!
-//! The pure core (`engine::protection`) compares the new settings with
+//! The pure core (`engine::pushes::protection`) compares the new settings with
 //! `changes.*.from`; this shell reads the trusted config (default branch,
 //! else the organisation default; none: not a deployment repository),
 //! decides whether the rule or ruleset can cover a protected branch (or
@@ -20,7 +20,9 @@ use super::PipelineContext;
 use super::pull_request::load_config;
 use crate::engine::config::Config;
 use crate::engine::ids::RepoName;
-use crate::engine::protection::{Weakening, branch_protection_weakenings, ruleset_weakenings};
+use crate::engine::pushes::protection::{
+    Weakening, branch_protection_weakenings, ruleset_weakenings,
+};
 use crate::engine::pushes::{Alert, AlertKind, ref_glob};
 use crate::github::GitHub;
 use crate::pipeline::alerts::{self, EnvLookup, Extras};

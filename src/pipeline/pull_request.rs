@@ -44,11 +44,13 @@ use super::PipelineContext;
 use super::gate::{GateSpec, pr_lock, run_gate};
 use super::snapshot::{PrSnapshot, github_error};
 use crate::engine::config::Config;
-use crate::engine::evaluate::{Evaluation, evaluate_change};
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
-use crate::engine::kustomize::{KUSTOMIZATION_FILE_NAMES, Kustomization, is_kustomization_file};
+use crate::engine::manifests::evaluate::{Evaluation, evaluate_change};
+use crate::engine::manifests::kustomize::{
+    KUSTOMIZATION_FILE_NAMES, Kustomization, is_kustomization_file,
+};
 use crate::engine::yaml::Limits;
 use crate::github::event::Event;
 use crate::github::{

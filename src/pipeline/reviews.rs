@@ -1,5 +1,5 @@
 //! `gitops-guard/reviews` for a pull request: approvals and code-owner
-//! coverage, decided by the pure [`engine::reviews`](crate::engine::reviews).
+//! coverage, decided by the pure [`engine::gates::reviews`](crate::engine::gates::reviews).
 //!
 //! Gathered (shared with the other gates through the [`PrSnapshot`]):
 //! the PR (author, head, base), the trusted base config and the base
@@ -35,13 +35,13 @@ use super::PipelineContext;
 use super::gate::{GateSpec, run_gate};
 use super::pull_request::{BaseConfig, blob};
 use super::snapshot::PrSnapshot;
-use crate::engine::codeowners::{self, CodeOwners, LOCATIONS, Owner, ParseError};
-use crate::engine::ids::CommitSha;
-use crate::engine::input::ChangeStatus;
-use crate::engine::reviews::{
+use crate::engine::gates::codeowners::{self, CodeOwners, LOCATIONS, Owner, ParseError};
+use crate::engine::gates::reviews::{
     self as engine, BaseCodeOwners, PrCommit, PrFile, Review, ReviewState, ReviewsInput,
     ReviewsOutcome, TeamMembership,
 };
+use crate::engine::ids::CommitSha;
+use crate::engine::input::ChangeStatus;
 use crate::github::{CommitInfo, GitHub, GitHubError, ReviewInfo};
 use crate::report::checkrun::{
     self, CheckRunOutput, Conclusion, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS,

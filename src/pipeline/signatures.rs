@@ -1,6 +1,6 @@
 //! `gitops-guard/signatures` for a pull request: every PR commit must carry
 //! a signature GitHub verified, decided by the pure
-//! [`engine::signatures`](crate::engine::signatures).
+//! [`engine::gates::signatures`](crate::engine::gates::signatures).
 //!
 //! The commit list comes from the shared [`PrSnapshot`]: the PR-commits
 //! API with `commit.verification` on every entry, and the compare API for
@@ -20,8 +20,8 @@ use super::PipelineContext;
 use super::gate::{GateSpec, run_gate};
 use super::pull_request::BaseConfig;
 use super::snapshot::PrSnapshot;
+use crate::engine::gates::signatures::{self as engine, Commit, Verification};
 use crate::engine::ids::CommitSha;
-use crate::engine::signatures::{self as engine, Commit, Verification};
 use crate::github::{CommitInfo, GitHub};
 use crate::report::checkrun::{
     self, CheckRunOutput, Conclusion, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS,

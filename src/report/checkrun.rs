@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::evaluate::Evaluation;
 use crate::engine::finding::{Finding, Severity};
+use crate::engine::manifests::evaluate::Evaluation;
 
 /// Check-run name (stable: branch protection requires it by name).
 pub const MANIFESTS_CHECK: &str = "gitops-guard/manifests";
@@ -369,7 +369,7 @@ pub fn truncate_bytes_with_note(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::evaluate::Stats;
+    use crate::engine::manifests::evaluate::Stats;
 
     fn finding(sev: Severity, file: &str, line: u32, rule: &str) -> Finding {
         Finding::at(rule, sev, file, line, format!("{rule} at {file}:{line}"))

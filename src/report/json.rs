@@ -6,8 +6,8 @@
 use serde_json::{Map, Value, json};
 
 use super::summary::{RunInfo, Summary};
-use crate::engine::evaluate::Evaluation;
 use crate::engine::finding::Finding;
+use crate::engine::manifests::evaluate::Evaluation;
 
 /// The JSON document as a value (for tests and embedding).
 pub fn to_value(ev: &Evaluation, info: &RunInfo) -> Value {

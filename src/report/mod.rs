@@ -1,4 +1,4 @@
-//! Renderers: pure functions from an [`Evaluation`](crate::engine::evaluate::Evaluation)
+//! Renderers: pure functions from an [`Evaluation`](crate::engine::manifests::evaluate::Evaluation)
 //! to text, JSON and SARIF, and to check-run output for the App.
 
 pub mod checkrun;

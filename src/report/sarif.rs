@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use super::ruledoc::{self, RuleDoc};
 use super::summary::RunInfo;
-use crate::engine::evaluate::Evaluation;
 use crate::engine::finding::{Finding, Severity};
+use crate::engine::manifests::evaluate::Evaluation;
 
 /// GitHub code scanning rejects runs with more results than this.
 pub const MAX_RESULTS: usize = 25_000;

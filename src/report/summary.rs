@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::evaluate::Evaluation;
 use crate::engine::finding::{Finding, Severity};
+use crate::engine::manifests::evaluate::Evaluation;
 
 /// Facts about the run that are not findings (shown in summaries).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

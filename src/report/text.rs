@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use super::ruledoc;
 use super::summary::{RunInfo, Summary, plural};
-use crate::engine::evaluate::Evaluation;
 use crate::engine::finding::{Finding, Severity};
+use crate::engine::manifests::evaluate::Evaluation;
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy)]

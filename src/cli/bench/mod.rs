@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use self::corpus::{ScratchDir, generate, load_tree, policy_for_tree};
 use super::EXIT_USAGE;
-use crate::engine::evaluate::evaluate_tree_with;
+use crate::engine::manifests::evaluate::evaluate_tree_with;
 
 /// Seed of the published benchmark corpus.
 pub const SEED: u64 = 7;

@@ -703,7 +703,7 @@ mod tests {
 
     #[test]
     fn admission_version_can_only_be_restated() {
-        use crate::engine::admission::pss::PsaVersion;
+        use crate::engine::manifests::admission::pss::PsaVersion;
         // Org default (latest): the repo may restate it, or name a version
         // newer than any known one (the same policy), not pin an old one.
         let c = merge("", "admission:\n  version: latest\n").unwrap();

@@ -1,5 +1,5 @@
 //! Delivery of security [`Alert`]s (from `engine::pushes` and
-//! `engine::protection`) to every configured sink:
+//! `engine::pushes::protection`) to every configured sink:
 //!
 //! - a GitHub issue labelled `gitops-guard` and `security` ([`issue`]), one
 //!   per incident: the engine's stable fingerprint is embedded in the body,
