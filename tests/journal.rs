@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::Utc;
+use gitops_guard::queue::journal::{Delivery, Journal};
+use gitops_guard::queue::pool::{Handler, Workers};
 use gitops_guard::queue::worker::{DurableQueue, QueueConfig};
 use gitops_guard::queue::{FailOutcome, Inserted, ListFilter, NewDelivery, RequeueOutcome, State};
 use store_support::{Backend, delivery};
@@ -27,6 +29,7 @@ both_backends! {
     known_among_reports_journaled_ids => crate::store_support::policy(5, 1000);
     concurrent_claimers_never_share_a_delivery => crate::store_support::policy(5, 1000);
     two_replicas_process_everything_exactly_once => crate::store_support::policy(5, 50);
+    undecodable_payload_is_dead_lettered_at_once => crate::store_support::policy(5, 1000);
 }
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -449,6 +452,68 @@ async fn two_replicas_process_everything_exactly_once(b: Backend) {
     assert_eq!(done.len(), n, "lost deliveries");
     let twice: Vec<_> = done.iter().filter(|(_, c)| **c != 1).collect();
     assert!(twice.is_empty(), "processed more than once: {twice:?}");
+}
+
+/// Handler that decodes the payload as the pipeline does and otherwise
+/// succeeds: a transient error would be retried, a decode error never fixes
+/// itself.
+struct Decoding;
+
+#[async_trait::async_trait]
+impl Handler for Decoding {
+    async fn handle(&self, d: &Delivery) -> anyhow::Result<()> {
+        gitops_guard::github::event::decode(&d.event, &d.payload)?;
+        Ok(())
+    }
+}
+
+async fn undecodable_payload_is_dead_lettered_at_once(b: Backend) {
+    let q = DurableQueue::new(
+        b.store.clone(),
+        QueueConfig {
+            lease: LEASE,
+            poll_interval: Duration::from_millis(20),
+            instance: "poison".into(),
+        },
+    );
+    let journal: Arc<dyn Journal> = q.clone();
+    // A `pull_request` delivery without a `pull_request` object (poison)
+    // next to a well-formed `ping` (the legitimate twin).
+    let poison = NewDelivery {
+        payload: Bytes::from_static(br#"{"action":"opened","number":1}"#),
+        ..delivery("poison", "pull_request")
+    };
+    let good = NewDelivery {
+        action: None,
+        payload: Bytes::from_static(br#"{"zen":"Keep it logically awesome.","hook_id":1}"#),
+        ..delivery("good", "ping")
+    };
+    q.enqueue(&poison).await.unwrap();
+    q.enqueue(&good).await.unwrap();
+    let workers = Workers::spawn(2, journal.clone(), Arc::new(Decoding));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = b.store.counts().await.unwrap();
+        if c.dead == 1 && c.done == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not settled: {c:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        workers
+            .drain(journal.as_ref(), Duration::from_secs(10))
+            .await
+    );
+    let rec = b.store.get("poison").await.unwrap().unwrap();
+    assert_eq!(rec.state, State::Dead);
+    assert_eq!(rec.attempts, 1, "a poison payload is not retried");
+    let err = rec.last_error.unwrap_or_default();
+    assert!(err.contains("pull_request"), "decode error kept: {err}");
+    assert_eq!(
+        b.store.get("good").await.unwrap().unwrap().state,
+        State::Done
+    );
 }
 
 /// `gitops-guard deliveries` (the real binary) over the same SQLite file.

@@ -70,6 +70,9 @@ pub trait Journal: Send + Sync + 'static {
     /// Marks a claimed delivery failed (`error` for the record). The id is
     /// forgotten for deduplication so a manual redelivery is processed.
     async fn fail(&self, id: &str, error: &str);
+    /// Gives up on a claimed delivery for good: it can never be processed
+    /// (see [`Store::dead_letter`](super::Store::dead_letter)).
+    async fn dead_letter(&self, id: &str, error: &str);
     /// Deliveries queued or in flight.
     fn depth(&self) -> usize;
     /// Stops accepting deliveries; `claim` drains what is queued, then
@@ -191,6 +194,19 @@ impl Journal for MemoryJournal {
 
     async fn fail(&self, id: &str, _error: &str) {
         self.seen.invalidate(id);
+        let mut st = self.state.lock().expect("journal lock");
+        st.in_flight.remove(id);
+        self.publish_depth(&st);
+    }
+
+    async fn dead_letter(&self, id: &str, error: &str) {
+        // No dead letters in memory: the delivery is dropped with the reason
+        // logged (and stays deduplicated: a redelivery would fail the same way).
+        tracing::error!(
+            delivery = id,
+            error,
+            "delivery can never be processed; dropped"
+        );
         let mut st = self.state.lock().expect("journal lock");
         st.in_flight.remove(id);
         self.publish_depth(&st);

@@ -3,7 +3,8 @@
 //! `cli::metrics`.
 
 /// Deliveries by `event` and `outcome` (accepted, duplicate, ignored,
-/// unauthorized, too_large, queue_full, bad_request, processed, failed).
+/// unauthorized, too_large, queue_full, bad_request, processed, failed,
+/// dead_lettered).
 pub const DELIVERIES: &str = "gitops_guard_deliveries_total";
 /// Deliveries queued or in flight.
 pub const QUEUE_DEPTH: &str = "gitops_guard_queue_depth";

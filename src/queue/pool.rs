@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::journal::{Delivery, Journal};
+use crate::github::event::DecodeError;
 
 /// Processes one delivery (the pipelines implement it).
 #[async_trait]
@@ -47,6 +48,12 @@ impl Workers {
     }
 }
 
+/// A payload that does not decode for its event never will: retrying it
+/// (for the whole backoff schedule) only hides it from the operator.
+fn is_poison(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<DecodeError>())
+}
+
 async fn worker_loop(journal: Arc<dyn Journal>, handler: Arc<dyn Handler>) {
     while let Some(delivery) = journal.claim().await {
         let span = tracing::info_span!(
@@ -68,6 +75,14 @@ async fn worker_loop(journal: Arc<dyn Journal>, handler: Arc<dyn Handler>) {
             Ok(Ok(())) => {
                 crate::queue::metrics::delivery(&event, "processed");
                 journal.complete(&delivery.id).await;
+            }
+            Ok(Err(e)) if is_poison(&e) => {
+                crate::queue::metrics::delivery(&event, "dead_lettered");
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "delivery payload cannot be decoded"
+                );
+                journal.dead_letter(&delivery.id, &format!("{e:#}")).await;
             }
             Ok(Err(e)) => {
                 crate::queue::metrics::delivery(&event, "failed");

@@ -224,6 +224,19 @@ impl Store for PostgresStore {
         Ok(outcome)
     }
 
+    async fn dead_letter(&self, id: &str, token: &str, error: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'dead', last_error = $3, finished_at = now(), \
+             claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND state = 'running'",
+        )
+        .bind(id)
+        .bind(token)
+        .bind(bounded_error(error))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn requeue(&self, id: &str) -> Result<RequeueOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row: Option<(String, bool)> = sqlx::query_as(

@@ -318,6 +318,20 @@ impl Store for SqliteStore {
         Ok(outcome)
     }
 
+    async fn dead_letter(&self, id: &str, token: &str, error: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'dead', last_error = ?3, finished_at = ?4, \
+             claimed_until = NULL WHERE id = ?1 AND claimed_by = ?2 AND state = 'running'",
+        )
+        .bind(id)
+        .bind(token)
+        .bind(bounded_error(error))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn requeue(&self, id: &str) -> Result<RequeueOutcome, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;

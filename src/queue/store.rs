@@ -301,6 +301,12 @@ pub trait Store: Send + Sync + 'static {
     /// or dead once the attempts are exhausted.
     async fn fail(&self, id: &str, token: &str, error: &str) -> Result<FailOutcome, StoreError>;
 
+    /// Dead-letters `id` at once, whatever attempts are left: the delivery
+    /// can never succeed (its payload does not decode for its event), so
+    /// retrying it would only delay the operator's view of it. `false` if
+    /// `token` no longer held it.
+    async fn dead_letter(&self, id: &str, token: &str, error: &str) -> Result<bool, StoreError>;
+
     /// Operator requeue: pending now, attempts reset, error kept for the record.
     async fn requeue(&self, id: &str) -> Result<RequeueOutcome, StoreError>;
 

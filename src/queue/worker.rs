@@ -219,6 +219,25 @@ impl DurableQueue {
         Ok(outcome)
     }
 
+    /// Dead-letters a delivery claimed by this queue at once (a payload
+    /// that can never be processed; see [`Store::dead_letter`]).
+    pub async fn dead_letter(&self, id: &str, error: &str) -> Result<bool, StoreError> {
+        let Some(token) = self.release(id) else {
+            return Ok(false);
+        };
+        let done = self.store.dead_letter(id, &token, error).await?;
+        if done {
+            self.dec_depth();
+            metrics::counter!("gitops_guard_deliveries_dead_lettered_total").increment(1);
+            tracing::error!(
+                delivery = id,
+                error,
+                "delivery dead-lettered: it can never be processed"
+            );
+        }
+        Ok(done)
+    }
+
     fn dec_depth(&self) {
         let _ = self
             .depth
@@ -338,6 +357,12 @@ impl Journal for DurableQueue {
     async fn fail(&self, id: &str, error: &str) {
         if let Err(e) = DurableQueue::fail(self, id, error).await {
             tracing::error!(delivery = id, error = %e, "cannot record delivery failure");
+        }
+    }
+
+    async fn dead_letter(&self, id: &str, error: &str) {
+        if let Err(e) = DurableQueue::dead_letter(self, id, error).await {
+            tracing::error!(delivery = id, error = %e, "cannot dead-letter delivery");
         }
     }
 
