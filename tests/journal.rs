@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::Utc;
-use gitops_guard::queue::journal::{Delivery, Journal};
+use gitops_guard::queue::journal::{Delivery, Enqueued, Journal, JournalError};
 use gitops_guard::queue::pool::{Handler, Workers};
 use gitops_guard::queue::worker::{DurableQueue, QueueConfig};
 use gitops_guard::queue::{FailOutcome, Inserted, ListFilter, NewDelivery, RequeueOutcome, State};
@@ -30,6 +30,8 @@ both_backends! {
     concurrent_claimers_never_share_a_delivery => crate::store_support::policy(5, 1000);
     two_replicas_process_everything_exactly_once => crate::store_support::policy(5, 50);
     undecodable_payload_is_dead_lettered_at_once => crate::store_support::policy(5, 1000);
+    a_restart_takes_over_only_its_earlier_boots_claims => crate::store_support::policy(5, 1000);
+    a_full_journal_refuses_new_deliveries => crate::store_support::policy(5, 1000);
 }
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -391,6 +393,7 @@ async fn two_replicas_process_everything_exactly_once(b: Backend) {
         lease: Duration::from_secs(30),
         poll_interval: Duration::from_millis(20),
         instance: name.to_owned(),
+        max_pending: 10_000,
     };
     let qa = DurableQueue::new(b.store.clone(), cfg("replica-a"));
     let qb = DurableQueue::new(replica_b, cfg("replica-b"));
@@ -454,6 +457,60 @@ async fn two_replicas_process_everything_exactly_once(b: Backend) {
     assert!(twice.is_empty(), "processed more than once: {twice:?}");
 }
 
+async fn a_restart_takes_over_only_its_earlier_boots_claims(b: Backend) {
+    let s = b.store;
+    for id in ["old-boot", "other-host", "this-boot", "prefix-lookalike"] {
+        s.insert_if_absent(&delivery(id, "pull_request")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let long = Duration::from_secs(3600);
+    // Claimed oldest first: one delivery per holder.
+    for holder in ["web/1-a#0", "db/1-a#0", "web/2-b#0", "web_x/1-a#0"] {
+        assert!(s.claim(holder, long).await.unwrap().is_some());
+    }
+    // Instance `web` boots again as `web/2-b`: only `web/1-a`'s claim is
+    // released (not another instance's, not its own current one, and not
+    // `web_x`, which LIKE 'web_%' would have matched).
+    assert_eq!(s.release_claims("web/", "web/2-b#").await.unwrap(), 1);
+    let got = s.claim("web/2-b#1", LEASE).await.unwrap().expect("released at once");
+    assert_eq!(got.id, "old-boot");
+    assert_eq!(got.attempts, 2, "the crashed attempt still counts");
+    assert!(s.claim("web/2-b#2", LEASE).await.unwrap().is_none());
+    assert_eq!(s.release_claims("web/", "web/2-b#").await.unwrap(), 0);
+}
+
+async fn a_full_journal_refuses_new_deliveries(b: Backend) {
+    let q = DurableQueue::new(
+        b.store.clone(),
+        QueueConfig {
+            lease: LEASE,
+            poll_interval: Duration::from_millis(20),
+            instance: "bounded/1".into(),
+            max_pending: 2,
+        },
+    );
+    let journal: Arc<dyn Journal> = q.clone();
+    let d = |id: &str| Delivery {
+        id: id.into(),
+        event: "ping".into(),
+        action: None,
+        payload: Bytes::from_static(b"{}"),
+        received_at: Utc::now(),
+        attempts: 0,
+    };
+    assert_eq!(journal.enqueue(d("one")).await, Ok(Enqueued::Accepted));
+    assert_eq!(journal.enqueue(d("two")).await, Ok(Enqueued::Accepted));
+    // Pending + running reached the bound: refused, not journaled.
+    assert_eq!(journal.enqueue(d("three")).await, Err(JournalError::Full));
+    assert!(b.store.get("three").await.unwrap().is_none());
+    // A claimed delivery still counts (running); a finished one frees room.
+    let got = journal.claim().await.unwrap();
+    assert_eq!(journal.enqueue(d("three")).await, Err(JournalError::Full));
+    journal.complete(&got.id).await;
+    assert_eq!(journal.enqueue(d("three")).await, Ok(Enqueued::Accepted));
+    q.close();
+}
+
 /// Handler that decodes the payload as the pipeline does and otherwise
 /// succeeds: a transient error would be retried, a decode error never fixes
 /// itself.
@@ -474,6 +531,7 @@ async fn undecodable_payload_is_dead_lettered_at_once(b: Backend) {
             lease: LEASE,
             poll_interval: Duration::from_millis(20),
             instance: "poison".into(),
+            max_pending: 10_000,
         },
     );
     let journal: Arc<dyn Journal> = q.clone();

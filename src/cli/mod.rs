@@ -85,7 +85,7 @@ Environment variables (required first):
   GITOPS_GUARD_RETRY_BASE_SECS   first retry backoff, doubled per attempt
                                  [default: 30]
   GITOPS_GUARD_LEASE_SECS        how long a worker holds a claimed delivery
-                                 [default: 60]
+                                 without renewing it [default: 15]
   GITOPS_GUARD_RETENTION_HOURS   how long finished deliveries are kept
                                  [default: 168]
   GITOPS_GUARD_REDELIVER_SECS    period of the missed-delivery reconciler;
@@ -93,8 +93,11 @@ Environment variables (required first):
   GITOPS_GUARD_RUNBOOK_URL       runbook linked from alerts (URL#anchor)
                                  [default: the README's runbook section and
                                  the App's own GitHub page]
-  HOSTNAME                       worker instance name in the journal
-                                 [default: local]
+  GITOPS_GUARD_INSTANCE          this instance's name in the journal; a
+                                 restart takes over the claims of its earlier
+                                 boot at once, so it must be unique among
+                                 live processes on one journal
+                                 [default: $HOSTNAME, else local]
   RUST_LOG                       log filter [default: info]
   The variable a repository names in push.alert.webhook_url_env holds its
   chat webhook URL (never a GITHUB_* variable or DATABASE_URL).

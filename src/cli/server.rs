@@ -94,9 +94,14 @@ impl App {
             store.clone(),
             QueueConfig {
                 lease: journal.lease,
+                max_pending: settings.queue_capacity,
                 ..QueueConfig::default()
             },
         );
+        queue
+            .reclaim_previous_boots()
+            .await
+            .context("taking over the claims of this instance's earlier boot")?;
         let mut background =
             vec![queue.spawn_maintenance(journal.retention, std::time::Duration::from_secs(30))];
         if let Some(every) = journal.redeliver_every {

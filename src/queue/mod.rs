@@ -97,7 +97,7 @@ impl DbTarget {
 /// Journal tuning for `serve`, from the environment (all optional):
 /// `GITOPS_GUARD_JOURNAL=memory` (no durable journal; tests and
 /// benchmarks only), `GITOPS_GUARD_MAX_ATTEMPTS` (5),
-/// `GITOPS_GUARD_RETRY_BASE_SECS` (30), `GITOPS_GUARD_LEASE_SECS` (60),
+/// `GITOPS_GUARD_RETRY_BASE_SECS` (30), `GITOPS_GUARD_LEASE_SECS` (15),
 /// `GITOPS_GUARD_RETENTION_HOURS` (168), `GITOPS_GUARD_REDELIVER_SECS`
 /// (600; 0 turns the reconciler off).
 #[derive(Clone, Debug)]
@@ -142,7 +142,7 @@ impl JournalSettings {
                 base_backoff: Duration::from_secs(num("GITOPS_GUARD_RETRY_BASE_SECS", 30)?),
                 max_backoff: Duration::from_secs(30 * 60),
             },
-            lease: Duration::from_secs(num("GITOPS_GUARD_LEASE_SECS", 60)?.max(1)),
+            lease: Duration::from_secs(num("GITOPS_GUARD_LEASE_SECS", 15)?.max(1)),
             retention: Duration::from_secs(num("GITOPS_GUARD_RETENTION_HOURS", 168)? * 3600),
             redeliver_every: (redeliver > 0).then(|| Duration::from_secs(redeliver)),
         })

@@ -237,6 +237,24 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn release_claims(
+        &self,
+        holder_prefix: &str,
+        except_prefix: &str,
+    ) -> Result<u64, StoreError> {
+        // starts_with, not LIKE: instance names may hold `%` or `_`.
+        let done = sqlx::query(
+            "UPDATE deliveries SET claimed_until = now() - interval '1 second' \
+             WHERE state = 'running' AND starts_with(claimed_by, $1) \
+             AND NOT starts_with(claimed_by, $2)",
+        )
+        .bind(holder_prefix)
+        .bind(except_prefix)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn requeue(&self, id: &str) -> Result<RequeueOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row: Option<(String, bool)> = sqlx::query_as(

@@ -332,6 +332,24 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn release_claims(
+        &self,
+        holder_prefix: &str,
+        except_prefix: &str,
+    ) -> Result<u64, StoreError> {
+        // substr, not LIKE: instance names may hold `%` or `_`.
+        let done = sqlx::query(
+            "UPDATE deliveries SET claimed_until = 0 WHERE state = 'running' \
+             AND substr(claimed_by, 1, length(?1)) = ?1 \
+             AND substr(claimed_by, 1, length(?2)) <> ?2",
+        )
+        .bind(holder_prefix)
+        .bind(except_prefix)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn requeue(&self, id: &str) -> Result<RequeueOutcome, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;

@@ -307,6 +307,15 @@ pub trait Store: Send + Sync + 'static {
     /// `token` no longer held it.
     async fn dead_letter(&self, id: &str, token: &str, error: &str) -> Result<bool, StoreError>;
 
+    /// Ends the leases of running claims whose token starts with
+    /// `holder_prefix` but not with `except_prefix` (an earlier boot of the
+    /// same instance), so they are claimable at once. Returns the count.
+    async fn release_claims(
+        &self,
+        holder_prefix: &str,
+        except_prefix: &str,
+    ) -> Result<u64, StoreError>;
+
     /// Operator requeue: pending now, attempts reset, error kept for the record.
     async fn requeue(&self, id: &str) -> Result<RequeueOutcome, StoreError>;
 

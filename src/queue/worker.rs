@@ -34,30 +34,53 @@ pub struct QueueConfig {
     pub poll_interval: Duration,
     /// Names this process in claim tokens (`claimed_by`).
     pub instance: String,
+    /// Pending + running deliveries beyond which new ones are refused
+    /// (the webhook answers 503 with `Retry-After`; GitHub records the
+    /// failed delivery and the reconciler brings it back), so a flood
+    /// cannot grow the journal without bound.
+    pub max_pending: usize,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
         Self {
-            lease: Duration::from_secs(60),
+            // Short, so a dead replica's work moves within seconds; the
+            // heartbeat renews it every third (5 s), one UPDATE per
+            // in-flight delivery.
+            lease: Duration::from_secs(15),
             poll_interval: Duration::from_millis(500),
             instance: default_instance(),
+            max_pending: 10_000,
         }
     }
 }
 
-/// `<host>-<pid>-<start time>`: unique per process run, readable in the CLI.
+/// `<name>/<pid>-<start time>`: the instance's stable name (see
+/// [`instance_name`]) and a boot id unique per process run, readable in the
+/// CLI. The `/` separates the two: a name cannot contain one.
 pub fn default_instance() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "local".to_owned());
-    let host: String = host.chars().take(64).collect();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() % 1_000_000_000_000)
         .unwrap_or(0);
-    format!("{host}-{}-{nanos:x}", std::process::id())
+    format!("{}/{}-{nanos:x}", instance_name(), std::process::id())
+}
+
+/// The name that stays the same across restarts of one instance:
+/// `GITOPS_GUARD_INSTANCE`, else `HOSTNAME` (a container keeps its pod
+/// name across restarts), else `local`. Two live processes on one journal
+/// must not share it: a booting process takes over every claim held under
+/// its name by an earlier boot ([`DurableQueue::reclaim_previous_boots`]).
+pub fn instance_name() -> String {
+    let name = ["GITOPS_GUARD_INSTANCE", "HOSTNAME"]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "local".to_owned());
+    name.chars()
+        .filter(|c| *c != '/' && *c != '#' && !c.is_control())
+        .take(64)
+        .collect()
 }
 
 struct Held {
@@ -97,6 +120,32 @@ impl DurableQueue {
             depth: AtomicU64::new(0),
             held: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Makes the claims of this instance's earlier boots claimable now.
+    /// Those processes are gone (their name is ours, and a name is live in
+    /// one process at a time), so waiting out their leases only delays
+    /// recovery after a crash by a whole lease. Call once at start, before
+    /// the workers run. Returns how many deliveries were released.
+    pub async fn reclaim_previous_boots(&self) -> Result<u64, StoreError> {
+        let (name, _boot) = self
+            .cfg
+            .instance
+            .split_once('/')
+            .unwrap_or((self.cfg.instance.as_str(), ""));
+        let n = self
+            .store
+            .release_claims(&format!("{name}/"), &format!("{}#", self.cfg.instance))
+            .await?;
+        if n > 0 {
+            tracing::warn!(
+                released = n,
+                instance = name,
+                "took over deliveries claimed by an earlier boot of this instance"
+            );
+            self.wake.notify_waiters();
+        }
+        Ok(n)
     }
 
     /// The store underneath.
@@ -320,6 +369,9 @@ impl Journal for DurableQueue {
     async fn enqueue(&self, d: Delivery) -> Result<Enqueued, JournalError> {
         if self.is_closed() {
             return Err(JournalError::Closed);
+        }
+        if self.depth() >= self.cfg.max_pending {
+            return Err(JournalError::Full);
         }
         let new = NewDelivery {
             id: d.id,
