@@ -19,10 +19,9 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Duration as Chrono, Utc};
 use common::{APP_ID, keys};
 use gitops_guard::github::auth::AppAuth;
+use gitops_guard::github::hook_deliveries::GitHubHookDeliveries;
 use gitops_guard::github::retry::RetryPolicy as ApiRetry;
-use gitops_guard::queue::redeliver::{
-    GitHubHookDeliveries, RECONCILER, ReconcileConfig, Reconciler,
-};
+use gitops_guard::queue::redeliver::{RECONCILER, ReconcileConfig, Reconciler};
 use serde_json::{Value, json};
 use store_support::{Backend, delivery};
 

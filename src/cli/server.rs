@@ -26,7 +26,8 @@ use crate::pipeline::{Dispatcher, PipelineContext};
 use crate::queue::JournalSettings;
 use crate::queue::journal::{Journal, MemoryJournal};
 use crate::queue::pool::{Handler, Workers};
-use crate::queue::redeliver::{GitHubHookDeliveries, ReconcileConfig, Reconciler};
+use crate::github::hook_deliveries::GitHubHookDeliveries;
+use crate::queue::redeliver::{ReconcileConfig, Reconciler};
 use crate::queue::worker::{DurableQueue, QueueConfig};
 use crate::webhook::routes::{AppState, router};
 

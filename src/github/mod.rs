@@ -13,6 +13,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod event;
+pub mod hook_deliveries;
 pub mod metrics;
 pub mod retry;
 
