@@ -29,12 +29,11 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::github::client::{SendSpec, send_with_retries};
-use crate::github::retry::RetryPolicy;
+use crate::github::app_manifest::{Conversion, convert_manifest};
 
 /// The shipped manifest (`app-manifest/app.json`), with least permissions.
 pub const MANIFEST_JSON: &str = include_str!("../../app-manifest/app.json");
@@ -122,19 +121,6 @@ pub struct Registered {
     pub files: Vec<PathBuf>,
     /// Whether the webhook was created active (a URL was given).
     pub webhook_active: bool,
-}
-
-/// The fields of the conversion response we use (the rest is ignored).
-#[derive(Deserialize)]
-struct Conversion {
-    id: u64,
-    #[serde(default)]
-    slug: String,
-    #[serde(default)]
-    html_url: String,
-    pem: SecretString,
-    #[serde(default)]
-    webhook_secret: Option<SecretString>,
 }
 
 type Outcome = Result<Registered, String>;
@@ -370,33 +356,11 @@ async fn exchange_and_write(
     })
 }
 
-/// `POST /app-manifests/{code}/conversions`, once: a code is single-use,
-/// so a retry after a lost response could only fail.
+/// Exchanges the code (once: see [`convert_manifest`]), with our wording
+/// for an unknown or expired code.
 async fn exchange(api_url: &str, code: &str) -> Result<Conversion, RegisterError> {
     crate::cli::server::install_crypto_provider();
-    let octo = crate::github::auth::build_octocrab(api_url, None)
-        .map_err(|e| RegisterError::Exchange(e.to_string()))?;
-    let path = format!("/app-manifests/{code}/conversions");
-    let policy = RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    };
-    let raw = send_with_retries(
-        &octo,
-        None,
-        &SendSpec {
-            method: http::Method::POST,
-            path: &path,
-            body: None,
-            accept: None,
-            endpoint: "apps.create_from_manifest",
-        },
-        &policy,
-        0,
-    )
-    .await
-    .map_err(|e| {
-        let e = e.into_github();
+    convert_manifest(api_url, code).await.map_err(|e| {
         if e.is_not_found() {
             RegisterError::Exchange(
                 "the code is unknown or expired (codes are single-use and valid for one hour); \
@@ -406,9 +370,7 @@ async fn exchange(api_url: &str, code: &str) -> Result<Conversion, RegisterError
         } else {
             RegisterError::Exchange(e.to_string())
         }
-    })?;
-    serde_json::from_slice(&raw.body)
-        .map_err(|e| RegisterError::Exchange(format!("unexpected conversion response: {e}")))
+    })
 }
 
 /// Where the browser reaches a page bound to `addr`: the address itself,

@@ -9,6 +9,7 @@
 //! The webhook payload types GitHub sends live here too ([`event`]), with
 //! the client's [`retry`] policy and the [`metrics`] it emits.
 
+pub mod app_manifest;
 pub mod auth;
 pub mod client;
 pub mod error;
