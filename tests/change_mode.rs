@@ -52,7 +52,14 @@ fn overlay_retargeting_an_unchanged_base_is_caught() {
     let hits: Vec<_> = ev
         .findings
         .iter()
-        .filter(|f| f.rule.as_str() == "tenant-namespace" && f.file == "apps/base/deployment.yaml")
+        // The rendered Deployment's namespace comes from the overlay's
+        // `namespace:` line (provenance), and the overlay is its root.
+        .filter(|f| {
+            f.rule.as_str() == "tenant-namespace"
+                && f.file == "apps/overlays/prod/kustomization.yaml"
+                && f.line == 3
+                && f.root.as_deref() == Some("apps/overlays/prod/kustomization.yaml")
+        })
         .collect();
     assert_eq!(hits.len(), 1, "{:#?}", ev.findings);
     assert!(

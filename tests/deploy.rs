@@ -239,6 +239,8 @@ const ENDPOINTS: &[(&str, &str, Need)] = &[
         Need::Read("members"),
     ),
     ("GET", "/orgs/{}/memberships/", Need::Read("members")),
+    // A CODEOWNERS team's own permission on the repository.
+    ("GET", "/orgs/{}/teams/{}/repos/", Need::Read("members")),
     // Security alerts as issues (find the open one, create, comment).
     ("GET", "/repos/{}/{}/issues", Need::Read("issues")),
     ("POST", "/repos/{}/{}/issues", Need::Write("issues")),
@@ -251,11 +253,25 @@ const ENDPOINTS: &[(&str, &str, Need)] = &[
     ("GET", "/repos/{}/{}/rulesets", Need::Read("metadata")),
     ("GET", "/repos/{}/{}/rules/", Need::Read("metadata")),
     ("GET", "/repos/{}/{}/collaborators/", Need::Read("metadata")),
+    // Org-level ruleset history (the old version of a changed org
+    // ruleset): organization administration, which the default manifest
+    // does not grant; without it the previous version is rebuilt from the
+    // webhook's `changes` and the alert says so.
+    (
+        "GET",
+        "/orgs/{}",
+        Need::OptIn("organization_administration", "read"),
+    ),
+    // The installation's own repositories (org rulesets cover several).
+    ("GET", "/installation/repositories", Need::Read("metadata")),
     // App-level (JWT): installation tokens, startup check, redelivery.
     ("POST", "/app/installations/{}/access_tokens", Need::AppJwt),
     ("GET", "/app", Need::AppJwt),
     ("GET", "/app/hook/deliveries", Need::AppJwt),
     ("POST", "/app/hook/deliveries/", Need::AppJwt),
+    // `register`: the manifest flow's code exchange, made before the App
+    // exists (unauthenticated); it needs no installation permission either.
+    ("POST", "/app-manifests/", Need::AppJwt),
     ("GET", "/repos/{}/{}/installation", Need::AppJwt),
     // revert_pr (off by default): a commit with the trusted tree, a branch
     // and a pull request.
@@ -286,6 +302,11 @@ const EVENT_PERMISSIONS: &[(&str, Need)] = &[
     ("branch_protection_rule", Need::Read("administration")),
     ("repository_ruleset", Need::Read("administration")),
     ("merge_group", Need::Read("merge_queues")),
+    // Who may approve changed: drop cached permissions (reviews gate).
+    ("member", Need::Read("members")),
+    ("membership", Need::Read("members")),
+    ("team", Need::Read("members")),
+    ("organization", Need::Read("members")),
 ];
 
 /// Delivered to every App without a subscription (cannot be listed in

@@ -460,7 +460,9 @@ async fn two_replicas_process_everything_exactly_once(b: Backend) {
 async fn a_restart_takes_over_only_its_earlier_boots_claims(b: Backend) {
     let s = b.store;
     for id in ["old-boot", "other-host", "this-boot", "prefix-lookalike"] {
-        s.insert_if_absent(&delivery(id, "pull_request")).await.unwrap();
+        s.insert_if_absent(&delivery(id, "pull_request"))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let long = Duration::from_secs(3600);
@@ -472,7 +474,11 @@ async fn a_restart_takes_over_only_its_earlier_boots_claims(b: Backend) {
     // released (not another instance's, not its own current one, and not
     // `web_x`, which LIKE 'web_%' would have matched).
     assert_eq!(s.release_claims("web/", "web/2-b#").await.unwrap(), 1);
-    let got = s.claim("web/2-b#1", LEASE).await.unwrap().expect("released at once");
+    let got = s
+        .claim("web/2-b#1", LEASE)
+        .await
+        .unwrap()
+        .expect("released at once");
     assert_eq!(got.id, "old-boot");
     assert_eq!(got.attempts, 2, "the crashed attempt still counts");
     assert!(s.claim("web/2-b#2", LEASE).await.unwrap().is_none());

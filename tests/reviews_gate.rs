@@ -312,10 +312,14 @@ async fn team_owner_is_resolved_through_the_membership_api_and_cached() {
         h.fake.call_log()
     );
 
+    // Alice's and erin's permissions, the team's grant and one timeline.
+    assert_eq!(h.fake.authority_calls(), (2, 1, 1));
     h.fake.add_review(REPO, PR, "dave", "APPROVED", &pr.head);
     let before = h.fake.total_calls();
+    let authority_before = h.fake.authority_calls();
     reviewed(&h, &pr, "submitted", "dave", "approved").await;
     let per_event = h.fake.total_calls() - before;
+    let authority = h.fake.authority_calls();
     let (c, _, summary) = verdict(&run(&h, &pr.head, REVIEWS));
     assert_eq!(c, "success", "{summary}");
     // Only dave was new: the cache answered for alice and erin.
@@ -325,15 +329,31 @@ async fn team_owner_is_resolved_through_the_membership_api_and_cached() {
             .calls(&Method::GET, "/orgs/acme/teams/platform/memberships/dave"),
         1
     );
-    // A review event: PR, find run, mark in progress, files, reviews,
-    // commits, one membership, complete. Tree and config come from the cache.
-    assert_eq!(per_event, 8, "{:#?}", h.fake.call_log());
+    // A review event: PR, the open PRs sharing its head, find run, mark in
+    // progress, files, reviews, commits, the timeline (base changes), dave's
+    // permission, one membership, complete. Tree, config, the team's grant
+    // and the others' permissions come from the cache.
+    assert_eq!(
+        (
+            authority.0 - authority_before.0,
+            authority.1 - authority_before.1,
+            authority.2 - authority_before.2
+        ),
+        (1, 0, 1)
+    );
+    assert!(per_event <= 11, "{per_event}: {:#?}", h.fake.call_log());
 
-    // Another review event within the TTL: no membership call at all.
+    // Another review event within the TTL: no membership or permission
+    // call at all, one timeline read.
     let before = h.fake.total_calls();
     reviewed(&h, &pr, "edited", "dave", "approved").await;
     assert_eq!(h.fake.team_membership_calls(), 3);
-    assert_eq!(h.fake.total_calls() - before, 7, "{:#?}", h.fake.call_log());
+    assert_eq!(h.fake.authority_calls(), (3, 1, 3));
+    assert!(
+        h.fake.total_calls() - before <= 9,
+        "{:#?}",
+        h.fake.call_log()
+    );
 }
 
 #[tokio::test]
@@ -361,6 +381,7 @@ async fn membership_ttl_expiry_rechecks_and_removal_takes_effect() {
     let target = GateTarget {
         repo: gitops_guard::engine::ids::RepoName::parse(REPO).unwrap(),
         number: PR,
+        head: None,
         gates: vec![Gate::Reviews],
         force: true,
     };
@@ -657,8 +678,10 @@ async fn same_push_via_check_suite_is_not_reevaluated() {
         &check_suite_event("requested", REPO, PR, &pr.base, &pr.head),
     )
     .await;
-    // Read the PR once, find each gate's completed run.
-    assert_eq!(h.fake.total_calls() - before, 4, "{:#?}", h.fake.call_log());
+    // List the open PRs on the head, read the PR once, find each gate's
+    // completed run; reviews is re-evaluated (its verdict reads permission
+    // answers: reviews, files, commits) and its unchanged write skipped.
+    assert_eq!(h.fake.total_calls() - before, 8, "{:#?}", h.fake.call_log());
     for name in [MANIFESTS, REVIEWS, SIGNATURES] {
         assert_eq!(run(&h, &pr.head, name).patches, 1, "{name}");
     }

@@ -1,12 +1,14 @@
 //! Property tests for the reviews gate: approvals that must not count never
-//! help, removing approvals never helps, and comments never change anything.
+//! help (author, contributor, stale, no write access, bots, before a base
+//! change), removing approvals or taking a team's write access away never
+//! helps, and comments never change anything.
 
 use std::collections::HashMap;
 
 use gitops_guard::engine::config::{ReviewsConfig, Unowned};
 use gitops_guard::engine::gates::codeowners::CodeOwners;
 use gitops_guard::engine::gates::reviews::{
-    BaseCodeOwners, PrCommit, PrFile, Review, ReviewState, ReviewsInput, ReviewsOutcome,
+    Access, BaseCodeOwners, PrCommit, PrFile, Review, ReviewState, ReviewsInput, ReviewsOutcome,
     TeamMembers, evaluate,
 };
 use gitops_guard::engine::ids::CommitSha;
@@ -93,9 +95,22 @@ fn review(i: usize, user: &str, state: ReviewState, on_head: bool) -> Review {
         user: user.to_owned(),
         state,
         commit_id: Some(CommitSha::new(if on_head { HEAD } else { OLD })),
-        submitted_at: None,
+        // One review a minute, in order, so "before the base change" is
+        // well defined.
+        submitted_at: Some(format!("2026-01-01T{:02}:{:02}:00Z", i / 60 % 24, i % 60)),
         order: i as u64,
+        bot: false,
     }
+}
+
+/// Every user has write access and the team is granted push.
+fn all_write() -> (HashMap<String, Access>, HashMap<String, Access>) {
+    let users = USERS
+        .iter()
+        .map(|u| ((*u).to_owned(), Access::Write("write".into())))
+        .collect();
+    let teams = HashMap::from([("acme/platform".to_owned(), Access::Write("push".into()))]);
+    (users, teams)
 }
 
 fn case_strategy() -> impl Strategy<Value = Case> {
@@ -123,6 +138,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
             }
             let mut email_logins = HashMap::new();
             email_logins.insert("dev@example.com".to_owned(), "mallory".to_owned());
+            let (permissions, team_access) = all_write();
             let input = ReviewsInput {
                 author: "author".into(),
                 head_sha: CommitSha::new(HEAD),
@@ -145,6 +161,9 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                     file: CodeOwners::parse(&text),
                 }),
                 email_logins,
+                permissions,
+                team_access,
+                base_changed_at: None,
             };
             Case { input, config }
         })
@@ -193,6 +212,75 @@ proptest! {
         let mut after = c.clone();
         push_review(&mut after, USERS[who], ReviewState::Approved, false);
         prop_assert!(before.passed || !run(&after).passed);
+    }
+
+    #[test]
+    fn approval_without_write_access_never_helps(c in case_strategy(), who in 1..USERS.len(), role in prop::sample::select(vec!["read", "triage", "none"]), on_head in any::<bool>()) {
+        let mut c = c;
+        c.input.permissions.insert(USERS[who].into(), Access::NoWrite(role.into()));
+        let before = run(&c);
+        let mut after = c.clone();
+        push_review(&mut after, USERS[who], ReviewState::Approved, on_head);
+        prop_assert!(before.passed || !run(&after).passed);
+        // Nor does one whose permission could not be learned.
+        after.input.permissions.insert(USERS[who].into(), Access::Unknown("GitHub API error".into()));
+        prop_assert!(before.passed || !run(&after).passed);
+    }
+
+    #[test]
+    fn revoking_write_access_never_helps(c in case_strategy(), who in 0..USERS.len(), team in any::<bool>()) {
+        let before = run(&c);
+        let mut after = c.clone();
+        if team {
+            after.input.team_access.insert("acme/platform".into(), Access::NoWrite("pull".into()));
+        } else {
+            after.input.permissions.insert(USERS[who].into(), Access::NoWrite("read".into()));
+        }
+        prop_assert!(!run(&after).passed || before.passed);
+    }
+
+    #[test]
+    fn bot_approval_never_helps(c in case_strategy(), who in 1..USERS.len(), on_head in any::<bool>()) {
+        let before = run(&c);
+        let mut after = c.clone();
+        push_review(&mut after, USERS[who], ReviewState::Approved, on_head);
+        let last = after.input.reviews.len() - 1;
+        after.input.reviews[last].bot = true;
+        prop_assert!(before.passed || !run(&after).passed);
+        let mut app = c.clone();
+        push_review(&mut app, "gitops-guard[bot]", ReviewState::Approved, on_head);
+        app.input.permissions.insert("gitops-guard[bot]".into(), Access::Write("write".into()));
+        prop_assert!(before.passed || !run(&app).passed);
+    }
+
+    #[test]
+    fn a_base_change_never_helps(c in case_strategy(), minute in 0u32..12) {
+        let before = run(&c);
+        let mut after = c.clone();
+        after.input.base_changed_at = Some(
+            chrono::DateTime::parse_from_rfc3339(&format!("2026-01-01T00:{minute:02}:30Z"))
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        );
+        let o = run(&after);
+        prop_assert!(before.passed || !o.passed);
+        // Every counted approver approved after the change.
+        if c.config.dismiss_stale {
+            for login in &o.approvals_counted {
+                prop_assert!(after.input.reviews.iter().any(|r| r.user.eq_ignore_ascii_case(login)
+                    && r.state == ReviewState::Approved
+                    && r.order as u32 > minute));
+            }
+        }
+    }
+
+    #[test]
+    fn counted_approvers_all_have_write_access(c in case_strategy(), who in 0..USERS.len()) {
+        let mut c = c;
+        c.input.permissions.insert(USERS[who].into(), Access::NoWrite("read".into()));
+        let o = run(&c);
+        prop_assert!(!o.approvals_counted.iter().any(|l| l.eq_ignore_ascii_case(USERS[who])));
+        prop_assert!(o.permissions_needed.is_empty(), "every user is known");
     }
 
     #[test]

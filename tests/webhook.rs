@@ -122,9 +122,11 @@ async fn unknown_events_and_actions_are_acknowledged_and_ignored() {
         h.deliver("star", &delivery_id(), star).await,
         StatusCode::OK
     );
-    let closed = serde_json::to_vec(&fixture("pull_request.closed.json")).unwrap();
+    let mut labeled = fixture("pull_request.closed.json");
+    labeled["action"] = "labeled".into();
+    let labeled = serde_json::to_vec(&labeled).unwrap();
     assert_eq!(
-        h.deliver("pull_request", &delivery_id(), &closed).await,
+        h.deliver("pull_request", &delivery_id(), &labeled).await,
         StatusCode::OK
     );
     let ping = serde_json::to_vec(&fixture("ping.json")).unwrap();

@@ -8,7 +8,7 @@
 //! plus untracked files that are not ignored: what `git add -A && git
 //! commit` would put in a pull request.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -21,11 +21,15 @@ use super::check::{
 };
 use super::config_load::MAX_CONFIG_BYTES;
 use super::select::{CODEOWNERS_PATHS, KUSTOMIZATION_NAMES, Selection, may_hold_crd};
-use super::walk::{FileRead, read_text, resolve_in_tree};
+use super::walk::{DiskTree, FileRead, read_text, resolve_in_tree, walk};
 use crate::cli::gitrepo::{Blob, GitRepo, RawChange, TreeEntry};
+use crate::engine::finding::Finding;
 use crate::engine::finding::sort_findings;
-use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
-use crate::engine::manifests::evaluate::evaluate_change;
+use crate::engine::input::{
+    ChangeInput, ChangeStatus, ChangeTrees, ChangedFile, PolicyInputs, SourceFile,
+};
+use crate::engine::manifests::evaluate::evaluate_change_with;
+use crate::engine::render::Files;
 use crate::engine::yaml::Limits;
 
 const SYMLINK_MODE: &str = "120000";
@@ -129,13 +133,15 @@ pub fn evaluate(
     // files (edits to them are `policy-change`) and the kustomizations
     // anywhere (an overlay elsewhere may re-target files under PATH).
     let in_scope = |p: &str| root.contains(p) || policy_file(p) || Selection::is_kustomization(p);
-    raw.retain(|c| {
-        (in_scope(&c.path) || in_scope(&c.old_path))
-            && (wanted(&c.path)
-                || wanted(&c.old_path)
-                || c.old_mode == GITLINK_MODE
-                || c.new_mode == GITLINK_MODE)
-    });
+    // Other changed files are kept by path only: a render may read them
+    // (generator inputs), so they decide which roots are re-rendered.
+    raw.retain(|c| in_scope(&c.path) || in_scope(&c.old_path));
+    let content_wanted = |c: &RawChange| {
+        wanted(&c.path)
+            || wanted(&c.old_path)
+            || c.old_mode == GITLINK_MODE
+            || c.new_mode == GITLINK_MODE
+    };
     let base_oid = |c: &RawChange| -> Option<String> {
         if matches!(c.status, 'A' | 'C') {
             return None;
@@ -149,11 +155,31 @@ pub fn evaluate(
             .filter(|e| e.is_file())
             .map(|e| e.oid.clone())
     };
-    let oids: Vec<String> = raw.iter().filter_map(base_oid).collect();
+    let oids: Vec<String> = raw
+        .iter()
+        .filter(|c| content_wanted(c))
+        .filter_map(base_oid)
+        .collect();
     let base_blobs = git.read_blobs(&oids, limit as u64)?;
 
     let mut changed = Vec::new();
     for c in &raw {
+        if !content_wanted(c) {
+            let status = match c.status {
+                'A' | 'C' => ChangeStatus::Added,
+                'D' => ChangeStatus::Removed,
+                'R' => ChangeStatus::Renamed,
+                _ => ChangeStatus::Modified,
+            };
+            changed.push(ChangedFile {
+                path: c.path.clone(),
+                previous_path: (status == ChangeStatus::Renamed).then(|| c.old_path.clone()),
+                status,
+                base: None,
+                head: None,
+            });
+            continue;
+        }
         if c.old_mode == GITLINK_MODE || c.new_mode == GITLINK_MODE {
             notes.push(format!(
                 "{}: submodule changed; its content is not evaluated",
@@ -243,13 +269,47 @@ pub fn evaluate(
         repo: repo.clone(),
         today,
     };
-    let mut evaluation = evaluate_change(
+    // The renders of change mode read both whole trees, lazily: the work
+    // tree from disk, REV from the object database.
+    let head_files = DiskTree::new(canon, limit, super::check::MAX_RENDER_BYTES);
+    let base_files = GitTree::new(&git, &base_tree, limit as u64);
+    let head_kustomizations: Vec<String> = walk(canon)
+        .with_context(|| format!("{}: cannot walk", canon.display()))?
+        .files
+        .into_iter()
+        .map(|f| f.rel)
+        .filter(|p| Selection::is_kustomization(p))
+        .collect();
+    let base_kustomizations: Vec<String> = base_tree
+        .iter()
+        .filter(|e| Selection::is_kustomization(&e.path))
+        .map(|e| e.path.clone())
+        .collect();
+    let trees = ChangeTrees {
+        head: &head_files,
+        base: &base_files,
+        head_kustomizations,
+        base_kustomizations,
+    };
+    let mut evaluation = evaluate_change_with(
         &policy,
         &ChangeInput {
             changed,
             head_context,
         },
+        Some(&trees),
     );
+    for (rel, msg) in head_files.problems() {
+        if !cli_findings.iter().any(|f: &Finding| f.file == rel) {
+            cli_findings.push(super::check::input_error(
+                &rel,
+                format!("a render needs this file: {msg}"),
+            ));
+        }
+    }
+    for (rel, msg) in base_files.problems() {
+        notes.push(format!("{rel} at {rev}: a render needs this file: {msg}"));
+    }
     keep_for_sub(root, &sel, &policy.config, &mut evaluation);
     evaluation.findings.extend(cli_findings);
     evaluation.notes.extend(notes);
@@ -262,6 +322,88 @@ pub fn evaluate(
         repo_prefix: Some(git.prefix().to_owned()),
         display_prefix: String::new(),
     })
+}
+
+/// The tree at REV as the renderer reads it: regular files by path, each
+/// blob read from the object database when a render first asks for it.
+struct GitTree<'a> {
+    git: &'a GitRepo,
+    oids: BTreeMap<&'a str, &'a str>,
+    max: u64,
+    cache: std::sync::Mutex<HashMap<String, Option<Vec<u8>>>>,
+    problems: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl<'a> GitTree<'a> {
+    fn new(git: &'a GitRepo, tree: &'a [TreeEntry], max: u64) -> Self {
+        GitTree {
+            git,
+            // A symlink or submodule is not a file to a render at REV:
+            // the render then fails closed naming it.
+            oids: tree
+                .iter()
+                .filter(|e| e.is_file())
+                .map(|e| (e.path.as_str(), e.oid.as_str()))
+                .collect(),
+            max,
+            cache: std::sync::Mutex::new(HashMap::new()),
+            problems: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn problems(&self) -> Vec<(String, String)> {
+        self.problems.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    fn load(&self, path: &str, oid: &str) -> Option<Vec<u8>> {
+        let blobs = match self.git.read_blobs(&[oid.to_owned()], self.max) {
+            Ok(b) => b,
+            Err(e) => {
+                if let Ok(mut p) = self.problems.lock() {
+                    p.push((path.to_owned(), e.to_string()));
+                }
+                return None;
+            }
+        };
+        match blobs.get(oid) {
+            Some(Blob::Data(d)) => Some(d.strip_prefix(b"\xef\xbb\xbf").unwrap_or(d).to_vec()),
+            Some(Blob::TooLarge(n)) => {
+                if let Ok(mut p) = self.problems.lock() {
+                    p.push((path.to_owned(), format!("{n} bytes, over the limit")));
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Files for GitTree<'_> {
+    fn read(&self, path: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+        let oid = *self.oids.get(path)?;
+        let mut cache = self.cache.lock().ok()?;
+        let data = cache
+            .entry(path.to_owned())
+            .or_insert_with(|| self.load(path, oid))
+            .clone()?;
+        Some(std::borrow::Cow::Owned(data))
+    }
+
+    fn is_file(&self, path: &str) -> bool {
+        self.oids.contains_key(path)
+    }
+
+    fn is_dir(&self, dir: &str) -> bool {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        self.oids
+            .range(prefix.as_str()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
 }
 
 /// The directories of `paths` and all their parents (`""` is the root).

@@ -17,20 +17,20 @@ use chrono::NaiveDate;
 
 use super::config_load::MAX_CONFIG_BYTES;
 use super::select::{Selection, may_hold_crd};
-use super::walk::{FileRead, Problem, read_text, resolve_in_tree, walk};
+use super::walk::{DiskTree, FileRead, Problem, read_text, resolve_in_tree, walk};
 use super::{CheckArgs, Format};
 use crate::cli::gitrepo::{GitRepo, parse_remote_url, work_tree_top};
 use crate::engine::config::{Config, effective_config};
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
 use crate::engine::input::{PolicyInputs, SourceFile, TreeInput};
-use crate::engine::manifests::evaluate::{Evaluation, evaluate_tree_with};
+use crate::engine::manifests::evaluate::{Evaluation, evaluate_tree_rendered};
 use crate::engine::yaml::Limits;
 use crate::report::summary::{RunInfo, exit_status};
 use crate::report::{json, sarif, text};
 
 /// Where the repository config lives, relative to the evaluated root.
-pub const CONFIG_PATH: &str = ".github/gitops-guard.yml";
+pub use crate::engine::config::CONFIG_PATH;
 
 /// The result of evaluating one PATH.
 #[derive(Debug)]
@@ -108,6 +108,40 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     Ok(u8::try_from(exit_status(&ev.findings)).unwrap_or(1))
 }
 
+/// Most bytes all renders of one check read from disk beyond the files
+/// the check reads anyway (generator inputs, ignored files a build names).
+pub const MAX_RENDER_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Evaluates `files` with renders reading the rest of the tree at `dir`
+/// lazily; what a render could not read is an `invalid-manifest` finding
+/// (unless the walk reported that path already).
+fn evaluate_with_disk(
+    policy: &PolicyInputs,
+    files: Vec<SourceFile>,
+    dir: &Path,
+    scope: Option<&str>,
+    cli_findings: &mut Vec<Finding>,
+) -> Evaluation {
+    let disk = DiskTree::new(dir, Limits::default().max_bytes, MAX_RENDER_BYTES);
+    let ev = evaluate_tree_rendered(
+        policy,
+        &TreeInput { files },
+        eval_threads(),
+        Some(&disk),
+        Vec::new(),
+        scope,
+    );
+    for (rel, msg) in disk.problems() {
+        if !cli_findings.iter().any(|f| f.file == rel) {
+            cli_findings.push(input_error(
+                &rel,
+                format!("a render needs this file: {msg}"),
+            ));
+        }
+    }
+    ev
+}
+
 /// Threads for evaluating a tree: the cores this process may use (which
 /// honours `taskset` and cgroup CPU limits), at most 8.
 fn eval_threads() -> usize {
@@ -133,6 +167,9 @@ fn merge(outcomes: Vec<Outcome>, sarif_paths: bool) -> (Evaluation, RunInfo) {
             .extend(o.evaluation.findings.into_iter().map(|mut f| {
                 if !prefix.is_empty() {
                     f.file = format!("{prefix}{}", f.file);
+                    if let Some(r) = &mut f.root {
+                        *r = format!("{prefix}{r}");
+                    }
                 }
                 f
             }));
@@ -425,7 +462,12 @@ pub fn keep_for_sub(root: &EvalRoot, sel: &Selection, config: &Config, ev: &mut 
         })
     };
     ev.findings.retain(|f| {
-        if root.contains(&f.file) || sel.is_support(&f.file) {
+        // A rendered object's finding belongs to the check of its root
+        // too: the value may come from a base outside PATH.
+        if root.contains(&f.file)
+            || sel.is_support(&f.file)
+            || f.root.as_ref().is_some_and(|r| root.contains(r))
+        {
             return true;
         }
         match f.rule.as_str() {
@@ -524,7 +566,8 @@ fn evaluate_dir(root: &EvalRoot, args: &CheckArgs, today: NaiveDate) -> anyhow::
         repo: repo.clone(),
         today,
     };
-    let mut evaluation = evaluate_tree_with(&policy, &TreeInput { files }, eval_threads());
+    let scope = (!root.sub.is_empty()).then_some(root.sub.as_str());
+    let mut evaluation = evaluate_with_disk(&policy, files, canon, scope, &mut cli_findings);
     keep_for_sub(root, &sel, &policy.config, &mut evaluation);
     evaluation.stats.files = evaluation.stats.files.saturating_sub(context_files);
     evaluation.stats.bytes = evaluation.stats.bytes.saturating_sub(context_bytes);
@@ -590,7 +633,8 @@ fn evaluate_file(path: &Path, args: &CheckArgs, today: NaiveDate) -> anyhow::Res
         repo: repo.clone(),
         today,
     };
-    let mut evaluation = evaluate_tree_with(&policy, &TreeInput { files }, eval_threads());
+    let disk_root = dir.canonicalize().unwrap_or(dir);
+    let mut evaluation = evaluate_with_disk(&policy, files, &disk_root, None, &mut cli_findings);
     evaluation.findings.extend(cli_findings);
     sort_findings(&mut evaluation.findings);
     // Repository-relative SARIF path: the work tree prefix of `dir` (the

@@ -1,14 +1,28 @@
-//! Reading `.github/gitops-guard.yml` for the CLI: a thin wrapper over
-//! [`crate::engine::config::parse_config`] (positions, validation) that turns
-//! its errors into one line each, `file:line: key: message`.
+//! Reading `.github/gitops-guard.yml` for the CLI: thin wrappers over the
+//! engine's one effective-config function
+//! ([`crate::engine::config::effective_config`], which the App's reader
+//! [`crate::pipeline::config`] uses too) that turn its errors into one line
+//! each, `file:line: key: message`. `check --org-config FILE` merges through
+//! the same function ([`super::check::choose_config`]), so the CLI and the
+//! App accept and refuse exactly the same configs.
 
 use crate::engine::config::Config;
 
 pub use crate::engine::config::MAX_CONFIG_BYTES;
 
-/// Parses config text. `file` names the source in messages.
+/// Parses a repository config on its own (no organisation default).
+/// `file` names the source in messages.
 pub fn parse_config(file: &str, text: &str) -> Result<Config, Vec<String>> {
-    crate::engine::config::parse_config(file, text)
+    effective_config(None, Some((file, text)))
+}
+
+/// The effective config of an optional org file and an optional repository
+/// file, each `(file name, text)`, merged tighten-only.
+pub fn effective_config(
+    org: Option<(&str, &str)>,
+    repo: Option<(&str, &str)>,
+) -> Result<Config, Vec<String>> {
+    crate::engine::config::effective_config(org, repo)
         .map_err(|errs| errs.iter().map(ToString::to_string).collect())
 }
 
@@ -44,6 +58,29 @@ mod tests {
             errs[0]
         );
         assert!(errs[0].contains("levle"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn repo_exceptions_follow_the_org_file() {
+        let repo = "admission:\n  exceptions:\n    - rule: privileged\n      match: {kind: Pod}\n      reason: r\n";
+        // Alone, the repository file is its own authority.
+        assert!(parse_config("r.yml", repo).is_ok());
+        // Under an org file that does not allow the rule: an error at its line.
+        let errs =
+            effective_config(Some(("org.yml", "version: 1\n")), Some(("r.yml", repo))).unwrap_err();
+        assert!(errs[0].starts_with("r.yml:3:"), "{}", errs[0]);
+        assert!(
+            errs[0].contains("exceptions_allowed_in_repo"),
+            "{}",
+            errs[0]
+        );
+        // Twin: the org allows it.
+        let org = "admission:\n  exceptions_allowed_in_repo: [privileged]\n";
+        let c = effective_config(Some(("org.yml", org)), Some(("r.yml", repo))).unwrap();
+        assert_eq!(c.admission.exceptions.len(), 1);
+        // The org-only key in a repository file.
+        let errs = parse_config("r.yml", org).unwrap_err();
+        assert!(errs[0].starts_with("r.yml:2:"), "{}", errs[0]);
     }
 
     #[test]

@@ -155,7 +155,8 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = render::RenderFormat::Yaml)]
         format: render::RenderFormat,
-        /// The kustomization directory.
+        /// A kustomization directory, or an Argo CD Application /
+        /// ApplicationSet or Flux Kustomization file.
         #[arg(value_name = "PATH")]
         path: PathBuf,
     },

@@ -1,18 +1,26 @@
-//! `gitops-guard render [--format yaml|json] PATH`: prints what kustomize
-//! would build for the kustomization directory PATH, rendered natively by
-//! [`crate::engine::render`]. Files are read on demand relative to the
-//! repository root (the Git work tree holding PATH, else PATH), so
-//! `resources: [../base]` resolves as kustomize resolves it.
+//! `gitops-guard render [--format yaml|json] PATH`: prints what would be
+//! applied for PATH, rendered natively by [`crate::engine::render`]: for a
+//! kustomization directory what kustomize builds; for an Argo CD
+//! `Application` / `ApplicationSet` or a Flux `Kustomization` file what
+//! the controller applies for each root it defines
+//! ([`crate::engine::render::controllers`]), each preceded by a
+//! `# root: …` comment (YAML) or all in one array (JSON). Files are read
+//! on demand relative to the repository root (the Git work tree holding
+//! PATH, else PATH), so `resources: [../base]` resolves as kustomize
+//! resolves it. For a controller file the repository is the Git work tree
+//! holding it, else the current directory; its YAML files are read once to
+//! find the GitRepository and substitution ConfigMaps it names.
 //!
-//! Exit codes: 0 rendered, 1 the directory cannot be rendered (the reason
-//! on stderr, naming file and line), 2 usage or I/O error.
+//! Exit codes: 0 rendered, 1 PATH cannot be rendered (the reason on
+//! stderr, naming file and line), 2 usage or I/O error.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::engine::render::{Files, Limits, render};
+use crate::engine::render::controllers::{self, ControllerRoot, Tree};
+use crate::engine::render::{Files, Limits, Rendered, render};
 use crate::engine::yaml::{Node, Value};
 
 /// Output format of `render`.
@@ -108,12 +116,60 @@ impl Files for DiskFiles {
     }
 }
 
+/// Most files listed under one directory (directory sources, Flux's
+/// generated kustomization, the repository scan for a controller file).
+const MAX_LISTED: usize = 100_000;
+
+impl Tree for DiskFiles {
+    fn files_under(&self, dir: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(start) = self.resolve(dir) else {
+            return out;
+        };
+        let mut stack = vec![(start, dir.to_owned())];
+        while let Some((abs, rel)) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&abs) else {
+                self.problem(format!("{rel}: cannot list the directory"));
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name == ".git" {
+                    continue;
+                }
+                let r = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let Some(real) = self.resolve(&r) else {
+                    continue;
+                };
+                match std::fs::metadata(&real) {
+                    Ok(m) if m.is_dir() => stack.push((real, r)),
+                    Ok(m) if m.is_file() => out.push(r),
+                    _ => {}
+                }
+                if out.len() > MAX_LISTED {
+                    self.problem(format!("{dir}: more than {MAX_LISTED} files"));
+                    return out;
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Runs `render`; returns the exit code.
 pub fn run(format: RenderFormat, path: &Path) -> u8 {
     let dir = match std::fs::canonicalize(path) {
         Ok(d) if d.is_dir() => d,
+        Ok(f) if f.is_file() => return run_controller_file(format, path, &f),
         Ok(_) => {
-            eprintln!("gitops-guard render: {} is not a directory", path.display());
+            eprintln!(
+                "gitops-guard render: {} is neither a directory nor a file",
+                path.display()
+            );
             return 2;
         }
         Err(e) => {
@@ -147,13 +203,133 @@ pub fn run(format: RenderFormat, path: &Path) -> u8 {
         }
     };
     let text = match format {
-        RenderFormat::Json => {
-            let arr: Vec<serde_json::Value> = rendered.objects.iter().map(Node::to_json).collect();
-            let mut s = serde_json::to_string_pretty(&arr).unwrap_or_default();
-            s.push('\n');
+        RenderFormat::Json => json_array(rendered.objects.iter()),
+        RenderFormat::Yaml => to_yaml_stream(&rendered.objects),
+    };
+    if std::io::stdout().lock().write_all(text.as_bytes()).is_err() {
+        return 2;
+    }
+    0
+}
+
+fn json_array<'a>(objects: impl Iterator<Item = &'a Node>) -> String {
+    let arr: Vec<serde_json::Value> = objects.map(Node::to_json).collect();
+    let mut s = serde_json::to_string_pretty(&arr).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Most bytes of one YAML file read while scanning for controller inputs.
+const MAX_SCAN_FILE_BYTES: u64 = 4 << 20;
+
+/// `render FILE`: the roots the controller objects in FILE define.
+fn run_controller_file(format: RenderFormat, shown: &Path, file: &Path) -> u8 {
+    let parent = file.parent().unwrap_or(Path::new("/"));
+    // outside a Git work tree the repository is the current directory
+    // (paths in a controller object are relative to the repository root,
+    // not to the file)
+    let cwd = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .ok()
+        .filter(|c| file.starts_with(c));
+    let root = crate::cli::gitrepo::work_tree_top(parent)
+        .or(cwd)
+        .unwrap_or_else(|| parent.to_path_buf());
+    let rel = file
+        .strip_prefix(&root)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let git = crate::cli::gitrepo::GitRepo::open(&root).ok();
+    let repo = crate::cli::check::repo_for(None, git.as_ref());
+    let files = DiskFiles {
+        root,
+        total: Cell::new(0),
+        problems: RefCell::new(Vec::new()),
+    };
+    // every YAML document of the repository: the GitRepository a Flux
+    // Kustomization names and the ConfigMaps it substitutes from can be
+    // anywhere
+    let limits = Limits::default();
+    let mut loaded: Vec<(String, Node)> = Vec::new();
+    let mut own = 0usize;
+    for p in files.files_under("") {
+        if !(p.ends_with(".yaml") || p.ends_with(".yml")) {
+            continue;
+        }
+        let Some(real) = files.resolve(&p) else {
+            continue;
+        };
+        if std::fs::metadata(&real).map_or(true, |m| m.len() > MAX_SCAN_FILE_BYTES) && p != rel {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&real) else {
+            continue;
+        };
+        let docs = crate::engine::yaml::load_documents(&text, &limits.yaml);
+        if p == rel {
+            if let Some(e) = &docs.error {
+                eprintln!(
+                    "gitops-guard render: {rel}:{}: cannot read YAML: {}",
+                    e.line, e.message
+                );
+                return 1;
+            }
+            own = docs.docs.len();
+        }
+        for d in docs.docs {
+            loaded.push((p.clone(), d));
+        }
+    }
+    // a symlink leaving the tree is only a problem if the render reads it
+    files.problems.borrow_mut().clear();
+    let objects: Vec<(&str, &Node)> = loaded.iter().map(|(p, d)| (p.as_str(), d)).collect();
+    let roots: Vec<ControllerRoot> = controllers::controller_roots(&objects, repo.as_ref(), &files)
+        .into_iter()
+        .filter(|r| r.file == rel)
+        .collect();
+    if roots.is_empty() {
+        let what = if own == 0 {
+            "has no documents"
+        } else {
+            "defines no root in this repository (no Argo CD Application/ApplicationSet or Flux Kustomization whose source is this repository)"
+        };
+        eprintln!("gitops-guard render: {}: {what}", shown.display());
+        return 1;
+    }
+    let mut outputs: Vec<(String, Rendered)> = Vec::new();
+    let mut failed = false;
+    for r in &roots {
+        match controllers::render_controller_root(&files, r, &limits) {
+            Ok(out) => outputs.push((r.describe(), out)),
+            Err(e) => {
+                eprintln!("gitops-guard render: cannot render {}: {e}", r.describe());
+                failed = true;
+            }
+        }
+    }
+    let problems = files.problems.into_inner();
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("gitops-guard render: cannot read {p}");
+        }
+        return 2;
+    }
+    if failed {
+        return 1;
+    }
+    let text = match format {
+        RenderFormat::Json => json_array(outputs.iter().flat_map(|(_, r)| r.objects.iter())),
+        RenderFormat::Yaml => {
+            let mut s = String::new();
+            for (i, (what, r)) in outputs.iter().enumerate() {
+                if i > 0 {
+                    s.push_str("---\n");
+                }
+                s.push_str(&format!("# root: {}\n", what.replace('\n', " ")));
+                s.push_str(&to_yaml_stream(&r.objects));
+            }
             s
         }
-        RenderFormat::Yaml => to_yaml_stream(&rendered.objects),
     };
     if std::io::stdout().lock().write_all(text.as_bytes()).is_err() {
         return 2;

@@ -215,6 +215,124 @@ pub fn resolve_in_tree(root: &Path, rel: &str) -> Result<Option<PathBuf>, Proble
     }
 }
 
+/// The work tree as the renderer reads it ([`Files`]): lazily, only what
+/// a build references, with the walk's rules — nothing under `.git`, no
+/// symlink out of the tree, regular files only, each within `max` bytes
+/// and all of them within `max_total`. What it cannot read is absent to the
+/// renderer (which then fails the render) and kept in [`problems`](Self::problems)
+/// for the caller to report.
+pub struct DiskTree {
+    root: PathBuf,
+    max: usize,
+    max_total: u64,
+    total: std::sync::atomic::AtomicU64,
+    problems: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl DiskTree {
+    /// A reader of the tree at `root` (canonical).
+    pub fn new(root: &Path, max: usize, max_total: u64) -> Self {
+        DiskTree {
+            root: root.to_path_buf(),
+            max,
+            max_total,
+            total: std::sync::atomic::AtomicU64::new(0),
+            problems: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// (path, what went wrong) for every file a render wanted and could
+    /// not read.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        self.problems.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    fn problem(&self, rel: &str, msg: String) {
+        if let Ok(mut p) = self.problems.lock()
+            && !p.iter().any(|(r, _)| r == rel)
+        {
+            p.push((rel.to_owned(), msg));
+        }
+    }
+
+    /// The on-disk path of `rel` when it resolves inside the tree.
+    fn resolve(&self, rel: &str) -> Option<PathBuf> {
+        if rel.split('/').any(|c| c == ".." || c == ".git") {
+            return None;
+        }
+        let p = if rel.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        };
+        fs::symlink_metadata(&p).ok()?;
+        match p.canonicalize() {
+            Ok(real) if real.starts_with(&self.root) => Some(real),
+            Ok(_) => {
+                self.problem(
+                    rel,
+                    "symlink points outside the repository tree and was not followed".into(),
+                );
+                None
+            }
+            Err(_) => {
+                self.problem(rel, "dangling symlink: cannot be read".into());
+                None
+            }
+        }
+    }
+}
+
+impl crate::engine::render::Files for DiskTree {
+    fn read(&self, path: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+        let real = self.resolve(path)?;
+        if !fs::metadata(&real).is_ok_and(|m| m.is_file()) {
+            return None;
+        }
+        let f = fs::File::open(&real).ok()?;
+        let mut buf = Vec::new();
+        if let Err(e) = f.take(self.max as u64 + 1).read_to_end(&mut buf) {
+            self.problem(path, format!("cannot read: {e}"));
+            return None;
+        }
+        if buf.len() > self.max {
+            self.problem(
+                path,
+                format!("file is larger than the {}-byte limit; not read", self.max),
+            );
+            return None;
+        }
+        let total = self
+            .total
+            .fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed)
+            + buf.len() as u64;
+        if total > self.max_total {
+            self.problem(
+                path,
+                format!(
+                    "renders read more than {} bytes in all; not read",
+                    self.max_total
+                ),
+            );
+            return None;
+        }
+        if buf.starts_with(b"\xef\xbb\xbf") {
+            buf.drain(..3);
+        }
+        Some(std::borrow::Cow::Owned(buf))
+    }
+
+    fn is_file(&self, path: &str) -> bool {
+        self.resolve(path)
+            .is_some_and(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+    }
+
+    fn is_dir(&self, dir: &str) -> bool {
+        self.resolve(dir)
+            .is_some_and(|p| fs::metadata(p).is_ok_and(|m| m.is_dir()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

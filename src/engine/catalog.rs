@@ -323,6 +323,10 @@ static RULES: &[RuleInfo] = &[
         title: "Commits pushed without a merged pull request",
         why: "A push to a deployment branch that is not the merge of a reviewed pull request bypasses every check of this App (admins or bypass lists can do this even with branch protection), and the controllers deploy it anyway.",
         fix: "Revert the pushed commits or review them after the fact in a pull request, and remove the bypass permission that allowed the push."),
+    rule!("review-bypass", Pushes, false, PROTECTED_BRANCHES,
+        title: "Pull request merged without passing review",
+        why: "GitHub records a pull request as merged when an admin merges it past failing checks, or when its head is pushed to the base by hand, so 'it came from a merged PR' proves nothing by itself. Commits on a deployment branch count as reviewed only when this App's `gitops-guard/reviews` run on the pull request's final head concluded `success`; anything else deploys an unreviewed change.",
+        fix: "Revert the merge (the alert's commands restore the previous head through a PR) or have the change approved after the fact, and remove the bypass or admin permission of whoever merged it."),
     rule!("unknown-author", Pushes, false, None,
         title: "Commit from an author outside the organisation",
         why: "A commit on a deployment branch whose author is neither an organisation member nor in `push.trusted_authors` indicates a leaked token, a compromised integration or an impersonated identity.",
@@ -475,6 +479,7 @@ mod tests {
         "tag-push",
         "branch-deleted",
         "direct-push",
+        "review-bypass",
         "unknown-author",
         "protection-weakened",
     ];

@@ -8,6 +8,14 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The repository config file, read at the base commit (the one
+/// definition: every path that reads or recognises the file uses it).
+pub const CONFIG_PATH: &str = ".github/gitops-guard.yml";
+/// The organisation default lives in this repository of the owner.
+pub const ORG_CONFIG_REPO: &str = ".github";
+/// Path of the organisation default inside [`ORG_CONFIG_REPO`].
+pub const ORG_CONFIG_PATH: &str = "gitops-guard.yml";
+
 /// The whole repository configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -165,6 +173,11 @@ pub struct AdmissionConfig {
     pub images: ImagesConfig,
     /// Documented, expiring exceptions.
     pub exceptions: Vec<Exception>,
+    /// Organisation file only: rule ids a repository's own
+    /// `admission.exceptions` may waive. Default none: under an org file, a
+    /// repository cannot waive what the org enforces (DESIGN.md
+    /// "Configuration"). Written in a repository file it is a config error.
+    pub exceptions_allowed_in_repo: Vec<String>,
 }
 
 impl Default for AdmissionConfig {
@@ -176,6 +189,7 @@ impl Default for AdmissionConfig {
             policies: Vec::new(),
             images: ImagesConfig::default(),
             exceptions: Vec::new(),
+            exceptions_allowed_in_repo: Vec::new(),
         }
     }
 }
@@ -228,6 +242,9 @@ pub struct ConfigSite {
 }
 
 /// `admission.exceptions[].match`: every given field must match (globs).
+/// At least one of `namespace`, `kind`, `name` must be given, so an
+/// exception always names the workload it waives (a `path` or `container`
+/// alone would waive the rule for every object in a file or every pod).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExceptionMatch {
@@ -368,6 +385,6 @@ mod parse;
 mod tree;
 mod validate;
 
-pub use merge::{effective_config, merge_org};
+pub use merge::{effective_config, merge_org, repo_file_errors};
 pub use parse::{ConfigError, MAX_CONFIG_BYTES, ParsedConfig, parse_config, read_config};
 pub use validate::parse_date as parse_expires;

@@ -47,6 +47,12 @@ pub struct Finding {
     pub namespace: Option<String>,
     /// Human-readable explanation: what is wrong and, briefly, why.
     pub message: String,
+    /// For a finding on a rendered object: the file that defines the root
+    /// it was rendered from (a kustomization file, later an Application or
+    /// Flux Kustomization). `None` for raw files; omitted from serialised
+    /// output then, so non-rendered findings keep their shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
 }
 
 impl Finding {
@@ -67,6 +73,7 @@ impl Finding {
             name: None,
             namespace: None,
             message: message.into(),
+            root: None,
         }
     }
 }

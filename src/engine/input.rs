@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 
 use crate::engine::config::Config;
 use crate::engine::ids::RepoName;
+use crate::engine::render::Files;
 
 /// A file's path and text as of one commit (or the work tree).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,5 +85,32 @@ pub struct ChangeInput {
     pub changed: Vec<ChangedFile>,
     /// Head-commit files that decide how changed manifests are rendered
     /// (the `kustomization.yaml` files in their directories and parents).
+    /// Without [`ChangeTrees`], the renders of change mode read these plus
+    /// the changed files (unchanged context files are the same at base).
     pub head_context: Vec<SourceFile>,
+}
+
+/// Both sides of a change as the renderer reads them: every file of the
+/// base and head trees (read lazily by the shell: work tree, `git`, or
+/// GitHub blobs), and the kustomization files each tree holds (the roots
+/// are found from them). With these, change mode renders every root a
+/// changed file feeds, at base and at head.
+pub struct ChangeTrees<'a> {
+    /// The head tree (the PR head, or the work tree).
+    pub head: &'a dyn Files,
+    /// The base tree.
+    pub base: &'a dyn Files,
+    /// Paths of every kustomization file at head.
+    pub head_kustomizations: Vec<String>,
+    /// Paths of every kustomization file at base.
+    pub base_kustomizations: Vec<String>,
+}
+
+impl std::fmt::Debug for ChangeTrees<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeTrees")
+            .field("head_kustomizations", &self.head_kustomizations)
+            .field("base_kustomizations", &self.base_kustomizations)
+            .finish_non_exhaustive()
+    }
 }

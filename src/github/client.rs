@@ -450,6 +450,14 @@ pub fn rate_limit_wait(
     None
 }
 
+/// REST root of a ruleset's owner.
+fn ruleset_root(scope: RulesetScope<'_>) -> String {
+    match scope {
+        RulesetScope::Repo(repo) => RestClient::repo_path(repo),
+        RulesetScope::Org(org) => format!("/orgs/{}", encode_segment(org)),
+    }
+}
+
 /// Percent-encodes one path segment (RFC 3986 unreserved characters kept).
 pub fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -550,13 +558,26 @@ impl GitHub for RestClient {
 
     async fn list_reviews(&self, repo: &RepoName, number: u64) -> GhResult<Vec<ReviewInfo>> {
         let path = format!("{}/pulls/{number}/reviews", Self::repo_path(repo));
-        let (reviews, more) = self.get_pages(&path, "pulls.reviews", 10_000).await?;
+        let (raw, more) = self
+            .get_pages::<serde_json::Value>(&path, "pulls.reviews", 10_000)
+            .await?;
         if more {
             return Err(GitHubError::Limit(format!(
                 "PR #{number} has more than 10000 reviews"
             )));
         }
-        Ok(reviews)
+        // `UserRef` keeps only the login; the account type (bots never
+        // count as approvers) is read from the same object.
+        raw.into_iter()
+            .map(|v| {
+                let user_type = v["user"]["type"].as_str().map(str::to_owned);
+                let mut r: ReviewInfo = serde_json::from_value(v).map_err(|e| {
+                    GitHubError::other(format!("pulls.reviews: unexpected response: {e}"))
+                })?;
+                r.user_type = user_type;
+                Ok(r)
+            })
+            .collect()
     }
 
     async fn get_tree(&self, repo: &RepoName, sha: &str) -> GhResult<Tree> {
@@ -750,6 +771,21 @@ impl GitHub for RestClient {
         Ok(self.get_pages(&path, "repos.commit_pulls", 1000).await?.0)
     }
 
+    async fn list_open_pulls(&self, repo: &RepoName) -> GhResult<Vec<PullSummary>> {
+        let path = format!("{}/pulls?state=open", Self::repo_path(repo));
+        let (pulls, more) = self
+            .get_pages(&path, "pulls.list", crate::github::MAX_OPEN_PULLS)
+            .await?;
+        if more {
+            return Err(GitHubError::Limit(format!(
+                "the repository has more than {} open pull requests; gitops-guard cannot \
+                 find every pull request sharing a head commit",
+                crate::github::MAX_OPEN_PULLS
+            )));
+        }
+        Ok(pulls)
+    }
+
     async fn create_issue(&self, repo: &RepoName, issue: &NewIssue) -> GhResult<IssueInfo> {
         self.json(
             Method::POST,
@@ -795,6 +831,61 @@ impl GitHub for RestClient {
         }))
     }
 
+    async fn ruleset_history(
+        &self,
+        scope: RulesetScope<'_>,
+        id: u64,
+    ) -> GhResult<Vec<RulesetVersion>> {
+        let path = format!("{}/rulesets/{id}/history?per_page=30", ruleset_root(scope));
+        self.get(&path, "rulesets.history").await
+    }
+
+    async fn ruleset_version(
+        &self,
+        scope: RulesetScope<'_>,
+        id: u64,
+        version_id: u64,
+    ) -> GhResult<serde_json::Value> {
+        let path = format!("{}/rulesets/{id}/history/{version_id}", ruleset_root(scope));
+        let v: serde_json::Value = self.get(&path, "rulesets.version").await?;
+        match v.get("state") {
+            Some(state) if state.is_object() => Ok(state.clone()),
+            _ => Err(GitHubError::other(
+                "rulesets.version: unexpected response: no `state` object",
+            )),
+        }
+    }
+
+    async fn installation_repositories(&self, max: usize) -> GhResult<Vec<InstalledRepo>> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            total_count: u64,
+            repositories: Vec<InstalledRepo>,
+        }
+        let mut out = Vec::new();
+        for page in 1.. {
+            let p: Page = self
+                .get(
+                    &format!("/installation/repositories?per_page={PER_PAGE}&page={page}"),
+                    "installation.repositories",
+                )
+                .await?;
+            let n = p.repositories.len();
+            out.extend(p.repositories);
+            if out.len() > max || p.total_count as usize > max {
+                return Err(GitHubError::Limit(format!(
+                    "the installation can access {} repositories, more than {max}",
+                    p.total_count.max(out.len() as u64)
+                )));
+            }
+            if n == 0 || out.len() as u64 >= p.total_count {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     async fn compare(&self, repo: &RepoName, base: &str, head: &str) -> GhResult<Comparison> {
         let path = format!(
             "{}/compare/{}...{}",
@@ -826,6 +917,61 @@ impl GitHub for RestClient {
         Ok(all)
     }
 
+    async fn compare_commits(
+        &self,
+        repo: &RepoName,
+        base: &str,
+        head: &str,
+        max_commits: usize,
+    ) -> GhResult<Comparison> {
+        // GitHub lists at most 250 commits per compare page; `total_commits`
+        // on the first page bounds the work before any further page.
+        const COMPARE_PER_PAGE: usize = 250;
+        let path = format!(
+            "{}/compare/{}...{}",
+            Self::repo_path(repo),
+            encode_segment(base),
+            encode_segment(head)
+        );
+        let too_many = |n: u64| {
+            GitHubError::Limit(format!(
+                "comparison {base}...{head} has {n} commits, more than {max_commits}"
+            ))
+        };
+        let mut all = Comparison::default();
+        for page in 1.. {
+            let url = format!("{path}?per_page={COMPARE_PER_PAGE}&page={page}");
+            let cmp: Comparison = self.get(&url, "repos.compare").await?;
+            let n = cmp.commits.len();
+            if page == 1 {
+                if cmp.total_commits as usize > max_commits {
+                    return Err(too_many(cmp.total_commits));
+                }
+                all = Comparison {
+                    commits: Vec::new(),
+                    ..cmp.clone()
+                };
+            }
+            all.commits.extend(cmp.commits);
+            if all.commits.len() > max_commits {
+                return Err(too_many(all.commits.len() as u64));
+            }
+            if n == 0 || all.commits.len() as u64 >= all.total_commits {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    fn app_id(&self) -> Option<u64> {
+        match &self.creds {
+            Credentials::Installation { auth, .. } | Credentials::App(auth) => {
+                auth.app_id().parse::<u64>().ok()
+            }
+            Credentials::Token(_) => None,
+        }
+    }
+
     async fn create_git_commit(&self, repo: &RepoName, commit: &NewGitCommit) -> GhResult<String> {
         let made: ShaRef = self
             .json(
@@ -848,6 +994,68 @@ impl GitHub for RestClient {
             )
             .await?;
         Ok(())
+    }
+
+    async fn collaborator_permission(
+        &self,
+        repo: &RepoName,
+        user: &str,
+    ) -> GhResult<Option<RepoPermission>> {
+        let url = format!(
+            "{}/collaborators/{}/permission",
+            Self::repo_path(repo),
+            encode_segment(user)
+        );
+        match self.get(&url, "repos.collaborator_permission").await {
+            Ok(p) => Ok(Some(p)),
+            Err(GitHubError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn team_repo_permission(
+        &self,
+        org: &str,
+        team_slug: &str,
+        repo: &RepoName,
+    ) -> GhResult<Option<TeamRepoAccess>> {
+        let url = format!(
+            "/orgs/{}/teams/{}/repos/{}/{}",
+            encode_segment(org),
+            encode_segment(team_slug),
+            encode_segment(repo.owner()),
+            encode_segment(repo.name())
+        );
+        // Without this media type GitHub answers 204 with no body.
+        let raw = match self
+            .send(
+                Method::GET,
+                &url,
+                None,
+                Some("application/vnd.github.v3.repository+json"),
+                "teams.repo_permission",
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(GitHubError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        serde_json::from_slice(&raw.body).map(Some).map_err(|e| {
+            GitHubError::other(format!("teams.repo_permission: unexpected response: {e}"))
+        })
+    }
+
+    async fn list_timeline(&self, repo: &RepoName, number: u64) -> GhResult<Vec<TimelineEvent>> {
+        let path = format!("{}/issues/{number}/timeline", Self::repo_path(repo));
+        let (events, more) = self.get_pages(&path, "issues.timeline", 20_000).await?;
+        if more {
+            // A partial timeline could hide a base change: fail closed.
+            return Err(GitHubError::Limit(format!(
+                "PR #{number} has more than 20000 timeline events"
+            )));
+        }
+        Ok(events)
     }
 
     async fn create_pull(&self, repo: &RepoName, pull: &NewPull) -> GhResult<CreatedPull> {

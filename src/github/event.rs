@@ -466,6 +466,77 @@ pub struct RepositoryRulesetEvent {
     pub sender: Option<Account>,
 }
 
+/// `team` in `team` and `membership` events.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct TeamRef {
+    /// Slug (`@org/<slug>` in CODEOWNERS).
+    #[serde(default)]
+    pub slug: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `membership` of an `organization` event.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct OrgMembershipRef {
+    /// The member.
+    #[serde(default)]
+    pub user: Option<Account>,
+}
+
+/// `member` (repository collaborators), `membership` (team members),
+/// `team` (team grants on repositories, team edits) and `organization`
+/// (members joining or leaving) events: who may approve changed, so cached
+/// permission and membership answers are dropped.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct AccessEvent {
+    /// `X-GitHub-Event` (set by [`decode`]).
+    #[serde(skip)]
+    pub kind: &'static str,
+    /// `added`, `removed`, `edited`, `added_to_repository`, `member_removed`, …
+    #[serde(default)]
+    pub action: String,
+    /// The user whose access changed (`member`, `membership`).
+    #[serde(default)]
+    pub member: Option<Account>,
+    /// The organisation membership that changed (`organization`).
+    #[serde(default)]
+    pub membership: Option<OrgMembershipRef>,
+    /// The team (`team`, `membership`).
+    #[serde(default)]
+    pub team: Option<TeamRef>,
+    /// The organisation (absent for `member` on a user-owned repository).
+    #[serde(default)]
+    pub organization: Option<Account>,
+    /// The repository (`member`; `team` for repository grants).
+    #[serde(default)]
+    pub repository: Option<Repository>,
+    /// Installation.
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+}
+
+impl AccessEvent {
+    /// The user whose access changed, if the event names one.
+    pub fn user(&self) -> Option<&str> {
+        self.member
+            .as_ref()
+            .or_else(|| self.membership.as_ref().and_then(|m| m.user.as_ref()))
+            .map(|a| a.login.as_str())
+            .filter(|l| !l.is_empty())
+    }
+
+    /// The account (organisation or user) whose repositories are affected.
+    pub fn owner(&self) -> Option<&str> {
+        self.organization
+            .as_ref()
+            .map(|o| o.login.as_str())
+            .or_else(|| self.repository.as_ref().map(|r| r.owner.login.as_str()))
+            .filter(|l| !l.is_empty())
+    }
+}
+
 /// `installation` object of an `installation` event.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 pub struct Installation {
@@ -536,6 +607,8 @@ pub enum Event {
     Ping(Box<PingEvent>),
     /// `merge_group` (merge queue).
     MergeGroup(Box<MergeGroupEvent>),
+    /// `member`, `membership`, `team` or `organization`.
+    Access(Box<AccessEvent>),
 }
 
 /// The event names we decode (`X-GitHub-Event`).
@@ -550,6 +623,10 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "installation",
     "ping",
     "merge_group",
+    "member",
+    "membership",
+    "team",
+    "organization",
 ];
 
 /// The canonical static name of a known event (for metric labels).
@@ -565,12 +642,16 @@ pub fn is_actionable(event: &str, action: Option<&str>) -> bool {
         ("pull_request", Some(a)) => matches!(
             a,
             "opened" | "synchronize" | "reopened" | "ready_for_review" | "edited"
+                // A closed PR leaves its head's set: the rest are re-judged.
+                | "closed"
         ),
         ("pull_request_review", Some(a)) => matches!(a, "submitted" | "edited" | "dismissed"),
         ("check_suite", Some(a)) => matches!(a, "requested" | "rerequested"),
         ("check_run", Some(a)) => matches!(a, "rerequested" | "requested_action"),
         ("push", _) => true,
         ("merge_group", Some(a)) => a == "checks_requested",
+        // Every action changes who may approve (or is cheap to handle).
+        ("member" | "membership" | "team" | "organization", _) => true,
         ("branch_protection_rule", Some(a)) | ("repository_ruleset", Some(a)) => {
             matches!(a, "created" | "edited" | "deleted")
         }
@@ -624,6 +705,11 @@ pub fn decode(event: &str, body: &[u8]) -> Result<Event, DecodeError> {
         "repository_ruleset" => Event::RepositoryRuleset(de(name, body)?),
         "installation" => Event::Installation(de(name, body)?),
         "merge_group" => Event::MergeGroup(de(name, body)?),
+        "member" | "membership" | "team" | "organization" => {
+            let mut e: Box<AccessEvent> = de(name, body)?;
+            e.kind = name;
+            Event::Access(e)
+        }
         _ => Event::Ping(de(name, body)?),
     })
 }
@@ -641,6 +727,7 @@ impl Event {
             Event::RepositoryRuleset(e) => e.installation.as_ref().map(|i| i.id),
             Event::Installation(e) => Some(e.installation.id),
             Event::MergeGroup(e) => e.installation.as_ref().map(|i| i.id),
+            Event::Access(e) => e.installation.as_ref().map(|i| i.id),
             Event::Ping(_) => None,
         }
     }
@@ -656,6 +743,7 @@ impl Event {
             Event::BranchProtectionRule(e) => Some(&e.repository.full_name),
             Event::RepositoryRuleset(e) => e.repository.as_ref().map(|r| r.full_name.as_str()),
             Event::MergeGroup(e) => Some(&e.repository.full_name),
+            Event::Access(e) => e.repository.as_ref().map(|r| r.full_name.as_str()),
             Event::Installation(_) | Event::Ping(_) => None,
         }
     }
@@ -706,8 +794,11 @@ mod tests {
                 Ok(ev) => {
                     decoded += 1;
                     if event != "ping" {
+                        // Org-level access events concern no one repository.
                         assert!(
-                            ev.repository().is_some() || event == "installation",
+                            ev.repository().is_some()
+                                || event == "installation"
+                                || matches!(ev, Event::Access(_)),
                             "{file}: no repository"
                         );
                     }
@@ -826,6 +917,34 @@ mod tests {
     }
 
     #[test]
+    fn access_events_name_the_user_and_owner() {
+        let Event::Access(m) = decode("member", &load("member.added.json")).unwrap() else {
+            panic!("not an access event")
+        };
+        assert_eq!((m.kind, m.user()), ("member", Some("hacktocat")));
+        assert_eq!(m.owner(), Some("Codertocat"));
+        let Event::Access(m) = decode("membership", &load("membership.removed.json")).unwrap()
+        else {
+            panic!("not an access event")
+        };
+        assert!(m.team.as_ref().is_some_and(|t| !t.slug.is_empty()));
+        assert!(m.user().is_some() && m.owner().is_some());
+        let Event::Access(o) =
+            decode("organization", &load("organization.member_added.json")).unwrap()
+        else {
+            panic!("not an access event")
+        };
+        assert!(o.user().is_some(), "organization events name the member");
+        let Event::Access(t) = decode("team", &load("team.edited.json")).unwrap() else {
+            panic!("not an access event")
+        };
+        assert!(t.user().is_none() && t.owner().is_some());
+        for e in ["member", "membership", "team", "organization"] {
+            assert!(is_actionable(e, Some("added")));
+        }
+    }
+
+    #[test]
     fn malformed_payload_is_an_error_not_a_panic() {
         assert!(matches!(
             decode("pull_request", b"{\"action\":1}"),
@@ -840,7 +959,7 @@ mod tests {
     #[test]
     fn actionable_matrix() {
         assert!(is_actionable("pull_request", Some("synchronize")));
-        assert!(!is_actionable("pull_request", Some("closed")));
+        assert!(is_actionable("pull_request", Some("closed")));
         assert!(!is_actionable("pull_request", Some("labeled")));
         assert!(is_actionable("check_suite", Some("rerequested")));
         assert!(!is_actionable("check_suite", Some("completed")));

@@ -37,6 +37,8 @@ pub const MAX_PR_COMMITS_LISTED: u64 = 250;
 pub const MAX_PR_COMMITS: usize = 10_000;
 /// Annotations per check-run request (GitHub's limit).
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+/// Most open PRs we page through to find the PRs sharing a head commit.
+pub const MAX_OPEN_PULLS: usize = 5_000;
 
 /// A login holder.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -82,6 +84,14 @@ pub struct PullRequestInfo {
     /// Merge time.
     #[serde(default)]
     pub merged_at: Option<String>,
+    /// Who merged it (GitHub also marks a PR merged, naming the pusher,
+    /// when its head is pushed to the base by hand).
+    #[serde(default)]
+    pub merged_by: Option<UserRef>,
+    /// The commit GitHub wrote to the base when it merged (merge, squash or
+    /// last rebased commit; the head itself for a hand-pushed head).
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
 }
 
 /// One entry of `GET /pulls/{n}/files`.
@@ -185,6 +195,112 @@ pub struct ReviewInfo {
     /// Submission time.
     #[serde(default)]
     pub submitted_at: Option<String>,
+    /// The reviewer's account type (`User`, `Bot`, …): `user.type` in
+    /// GitHub's JSON, filled in by the client (the `user` field keeps only
+    /// the login).
+    #[serde(default)]
+    pub user_type: Option<String>,
+}
+
+/// `GET /repos/{o}/{r}/collaborators/{user}/permission`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct RepoPermission {
+    /// Legacy level: `admin`, `write`, `read` or `none` (maintain reads as
+    /// write, triage as read; custom roles as their base role).
+    #[serde(default)]
+    pub permission: String,
+    /// The role as named in the repository settings (`admin`, `maintain`,
+    /// `write`, `triage`, `read`, or a custom role).
+    #[serde(default)]
+    pub role_name: Option<String>,
+}
+
+impl RepoPermission {
+    /// Write, maintain or admin: what GitHub requires of an approver.
+    pub fn can_write(&self) -> bool {
+        // `permission` already folds maintain and custom roles into their
+        // base level; the role name alone never grants anything.
+        matches!(self.permission.as_str(), "admin" | "maintain" | "write")
+    }
+
+    /// The most specific name GitHub gave for the role.
+    pub fn role(&self) -> &str {
+        self.role_name
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&self.permission)
+    }
+}
+
+/// `permissions` of a repository as seen by a team.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct RepoPermissions {
+    /// Admin.
+    #[serde(default)]
+    pub admin: bool,
+    /// Maintain.
+    #[serde(default)]
+    pub maintain: bool,
+    /// Write (GitHub calls it push).
+    #[serde(default)]
+    pub push: bool,
+    /// Triage.
+    #[serde(default)]
+    pub triage: bool,
+    /// Read (pull).
+    #[serde(default)]
+    pub pull: bool,
+}
+
+/// `GET /orgs/{org}/teams/{slug}/repos/{owner}/{repo}` with
+/// `Accept: application/vnd.github.v3.repository+json`: the repository
+/// with the team's permissions on it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct TeamRepoAccess {
+    /// The team's permissions.
+    #[serde(default)]
+    pub permissions: Option<RepoPermissions>,
+    /// The team's role on the repository.
+    #[serde(default)]
+    pub role_name: Option<String>,
+}
+
+impl TeamRepoAccess {
+    /// Write, maintain or admin.
+    pub fn can_write(&self) -> bool {
+        self.permissions
+            .as_ref()
+            .is_some_and(|p| p.admin || p.maintain || p.push)
+    }
+
+    /// The role, as GitHub names it (derived from the flags when absent).
+    pub fn role(&self) -> String {
+        if let Some(r) = self.role_name.as_deref().filter(|r| !r.is_empty()) {
+            return r.to_owned();
+        }
+        let p = self.permissions.clone().unwrap_or_default();
+        match (p.admin, p.maintain, p.push, p.triage, p.pull) {
+            (true, ..) => "admin",
+            (_, true, ..) => "maintain",
+            (_, _, true, ..) => "write",
+            (_, _, _, true, _) => "triage",
+            (_, _, _, _, true) => "read",
+            _ => "none",
+        }
+        .to_owned()
+    }
+}
+
+/// One entry of `GET /repos/{o}/{r}/issues/{n}/timeline` (only the fields
+/// we read; `event` names what happened, e.g. `base_ref_changed`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct TimelineEvent {
+    /// Event type.
+    #[serde(default)]
+    pub event: String,
+    /// When (RFC 3339); some timeline entries (commits) carry none.
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 /// One tree entry.
@@ -510,6 +626,39 @@ pub struct CreatedPull {
     pub html_url: String,
 }
 
+/// Where a ruleset lives: repository rulesets and organisation rulesets
+/// have the same shape but different REST paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesetScope<'a> {
+    /// `/repos/{owner}/{repo}/rulesets/…`.
+    Repo(&'a RepoName),
+    /// `/orgs/{org}/rulesets/…`.
+    Org(&'a str),
+}
+
+/// One entry of a ruleset's history (`GET …/rulesets/{id}/history`),
+/// newest first.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct RulesetVersion {
+    /// Version id (`…/history/{version_id}` returns its `state`).
+    pub version_id: u64,
+    /// When this version was saved (RFC 3339).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// A repository the installation can access (`GET /installation/repositories`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct InstalledRepo {
+    /// Repository id.
+    pub id: u64,
+    /// `owner/name`.
+    pub full_name: String,
+    /// Default branch.
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
 /// Every GitHub operation the pipelines need, for one installation.
 #[async_trait]
 pub trait GitHub: Send + Sync {
@@ -569,6 +718,10 @@ pub trait GitHub: Send + Sync {
     async fn org_membership(&self, org: &str, user: &str) -> GhResult<Option<Membership>>;
     /// PRs associated with a commit.
     async fn commit_pulls(&self, repo: &RepoName, sha: &str) -> GhResult<Vec<PullSummary>>;
+    /// Every open PR of the repository (`GET /pulls?state=open`, all pages,
+    /// forks included); fails closed ([`GitHubError::Limit`]) past
+    /// [`MAX_OPEN_PULLS`] instead of returning a partial list.
+    async fn list_open_pulls(&self, repo: &RepoName) -> GhResult<Vec<PullSummary>>;
     /// Opens an issue.
     async fn create_issue(&self, repo: &RepoName, issue: &NewIssue) -> GhResult<IssueInfo>;
     /// Comments on an issue.
@@ -582,6 +735,50 @@ pub trait GitHub: Send + Sync {
     ) -> GhResult<Option<IssueInfo>>;
     /// Compares two commits (all commit pages).
     async fn compare(&self, repo: &RepoName, base: &str, head: &str) -> GhResult<Comparison>;
+    /// Compares two commits, listing at most `max_commits` commits: beyond
+    /// that (GitHub's `total_commits` says so on the first page) it fails
+    /// with [`GitHubError::Limit`] without reading further pages. The push
+    /// alerts judge a ref movement by it. The default pages through
+    /// [`GitHub::compare`]; the REST client stops early.
+    async fn compare_commits(
+        &self,
+        repo: &RepoName,
+        base: &str,
+        head: &str,
+        max_commits: usize,
+    ) -> GhResult<Comparison> {
+        let c = self.compare(repo, base, head).await?;
+        if c.total_commits as usize > max_commits || c.commits.len() > max_commits {
+            return Err(GitHubError::Limit(format!(
+                "comparison {base}...{head} has {} commits, more than {max_commits}",
+                c.total_commits.max(c.commits.len() as u64)
+            )));
+        }
+        Ok(c)
+    }
+    /// The id of the App these calls act as, when known (installation and
+    /// App credentials). Push alerts accept a check-run verdict only when
+    /// the run's `app.id` is this id; `None` (a plain token) proves nothing.
+    fn app_id(&self) -> Option<u64> {
+        None
+    }
+    /// A ruleset's history, newest first (first page: the protection
+    /// alerts need only the versions around one edit).
+    async fn ruleset_history(
+        &self,
+        scope: RulesetScope<'_>,
+        id: u64,
+    ) -> GhResult<Vec<RulesetVersion>>;
+    /// The ruleset as it was at `version_id` (the history entry's `state`).
+    async fn ruleset_version(
+        &self,
+        scope: RulesetScope<'_>,
+        id: u64,
+        version_id: u64,
+    ) -> GhResult<serde_json::Value>;
+    /// The repositories this installation can access, up to `max`;
+    /// `Limit` beyond it.
+    async fn installation_repositories(&self, max: usize) -> GhResult<Vec<InstalledRepo>>;
     /// Creates a commit object (git data API); returns its SHA. Used only
     /// by the opt-in rollback PR (`push.alert.revert_pr`). The default
     /// refuses, so test doubles need not implement write paths they skip.
@@ -598,6 +795,36 @@ pub trait GitHub: Send + Sync {
     async fn create_pull(&self, repo: &RepoName, pull: &NewPull) -> GhResult<CreatedPull> {
         let _ = (repo, pull);
         Err(GitHubError::other("opening pull requests is not supported"))
+    }
+    /// A user's permission on a repository; `None` for 404 (no such user,
+    /// or GitHub will not say: no access). The default refuses, so a test
+    /// double that does not model permissions fails closed.
+    async fn collaborator_permission(
+        &self,
+        repo: &RepoName,
+        user: &str,
+    ) -> GhResult<Option<RepoPermission>> {
+        let _ = (repo, user);
+        Err(GitHubError::other("permission lookups are not supported"))
+    }
+    /// A team's permission on a repository; `None` for 404 (the team has
+    /// no access, or does not exist). Defaults to refusing (fail closed).
+    async fn team_repo_permission(
+        &self,
+        org: &str,
+        team_slug: &str,
+        repo: &RepoName,
+    ) -> GhResult<Option<TeamRepoAccess>> {
+        let _ = (org, team_slug, repo);
+        Err(GitHubError::other(
+            "team permission lookups are not supported",
+        ))
+    }
+    /// Every timeline event of an issue or pull request, oldest first.
+    /// Defaults to refusing (fail closed).
+    async fn list_timeline(&self, repo: &RepoName, number: u64) -> GhResult<Vec<TimelineEvent>> {
+        let _ = (repo, number);
+        Err(GitHubError::other("timelines are not supported"))
     }
 }
 

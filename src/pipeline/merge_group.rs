@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 
 use super::PipelineContext;
-use super::gate::{GateSpec, run_gate};
+use super::gate::{GateSpec, run_group_gate};
 use super::pull_request::{plan_with, tree};
 use super::snapshot::PrSnapshot;
 use super::{reviews, signatures};
@@ -88,11 +88,18 @@ pub async fn run(
             let mut pr = group_pr.clone();
             pr.changed_files = files.len() as u64;
             let snap = PrSnapshot::with_files(repo.clone(), pr, files);
-            run_gate(gh, &snap, spec(MANIFESTS_CHECK), plan_with(gh, ctx, &snap)).await
+            run_group_gate(
+                gh,
+                ctx,
+                &snap,
+                spec(MANIFESTS_CHECK),
+                plan_with(gh, ctx, &snap),
+            )
+            .await
         }
         Err(e) => {
             let snap = PrSnapshot::with_files(repo.clone(), group_pr.clone(), Vec::new());
-            run_gate(gh, &snap, spec(MANIFESTS_CHECK), async { Err(e) }).await
+            run_group_gate(gh, ctx, &snap, spec(MANIFESTS_CHECK), async { Err(e) }).await
         }
     };
     if let Err(e) = r {
@@ -115,7 +122,7 @@ pub async fn run(
             };
             Ok(for_group(out, snap.pr.number))
         };
-        if let Err(e) = run_gate(gh, &group_snap, spec(name), verdict).await {
+        if let Err(e) = run_group_gate(gh, ctx, &group_snap, spec(name), verdict).await {
             first_err.get_or_insert(e);
         }
     }

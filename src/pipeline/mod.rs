@@ -5,6 +5,7 @@
 //! [`PipelineContext`].
 
 pub mod alerts;
+pub mod config;
 pub mod gate;
 pub mod gates;
 pub mod merge_group;
@@ -45,7 +46,19 @@ pub struct PipelineContext {
     /// ([`TEAM_MEMBERSHIP_TTL`]); a removed member keeps approving for at
     /// most that long.
     pub team_memberships: moka::future::Cache<(String, String, String), bool>,
+    /// Repository permission by (repo `owner/name`, login), lower-cased;
+    /// only definite answers. Held for [`PERMISSION_TTL`] and dropped on
+    /// `member`, `membership`, `team` and `organization` events
+    /// ([`reviews::invalidate_authority`]).
+    pub permissions: moka::future::Cache<(String, String), crate::engine::gates::reviews::Access>,
+    /// A team's permission on a repository by (repo, `org/slug`),
+    /// lower-cased; like [`Self::permissions`].
+    pub team_access: moka::future::Cache<(String, String), crate::engine::gates::reviews::Access>,
 }
+
+/// How long a repository-permission answer is trusted (events invalidate
+/// it sooner).
+pub const PERMISSION_TTL: Duration = Duration::from_secs(300);
 
 /// How long a team-membership answer is trusted.
 pub const TEAM_MEMBERSHIP_TTL: Duration = Duration::from_secs(300);
@@ -77,7 +90,16 @@ impl PipelineContext {
                 .time_to_idle(Duration::from_secs(3600))
                 .build(),
             team_memberships: team_cache(TEAM_MEMBERSHIP_TTL),
+            permissions: authority_cache(PERMISSION_TTL),
+            team_access: authority_cache(PERMISSION_TTL),
         }
+    }
+
+    /// The same caches with permissions held for `ttl` instead.
+    pub fn with_permission_ttl(mut self, ttl: Duration) -> Self {
+        self.permissions = authority_cache(ttl);
+        self.team_access = authority_cache(ttl);
+        self
     }
 
     /// The same caches with team memberships held for `ttl` instead.
@@ -91,6 +113,17 @@ fn team_cache(ttl: Duration) -> moka::future::Cache<(String, String, String), bo
     moka::future::Cache::builder()
         .max_capacity(100_000)
         .time_to_live(ttl)
+        .support_invalidation_closures()
+        .build()
+}
+
+fn authority_cache<V: Clone + Send + Sync + 'static>(
+    ttl: Duration,
+) -> moka::future::Cache<(String, String), V> {
+    moka::future::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(ttl)
+        .support_invalidation_closures()
         .build()
 }
 
@@ -164,6 +197,10 @@ impl Handler for Dispatcher {
                 push::run(gh.as_ref(), &self.ctx, &self.env, e)
                     .await
                     .map(|_| ())
+            }
+            Event::Access(e) => {
+                reviews::invalidate_authority(&self.ctx, e);
+                Ok(())
             }
             Event::BranchProtectionRule(_) | Event::RepositoryRuleset(_) => {
                 let source = if matches!(event, Event::RepositoryRuleset(_)) {

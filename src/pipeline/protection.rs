@@ -1,31 +1,49 @@
 //! `protection-weakened` alerts for `branch_protection_rule` and
-//! `repository_ruleset` edits and deletions in deployment repositories.
+//! `repository_ruleset` edits and deletions, for repository rulesets and
+//! organisation rulesets alike.
 //!
-//! The pure core (`engine::pushes::protection`) compares the new settings with
-//! `changes.*.from`; this shell reads the trusted config (default branch,
-//! else the organisation default; none: not a deployment repository),
-//! decides whether the rule or ruleset can cover a protected branch (or
-//! protected tag), builds one [`Alert`] listing every weakening with who
-//! made it and the rule's name, and delivers it.
+//! Steps:
+//! 1. The settings before the change: for a ruleset, the previous version
+//!    from GitHub's ruleset history (`…/rulesets/{id}/history`, two calls:
+//!    the only source that has the old bypass actors); when that cannot be
+//!    read, rebuilt from the webhook's `changes`. For a classic rule, the
+//!    webhook's `rule` with `changes.X.from` written back.
+//! 2. The repositories concerned: the event's repository, or for an
+//!    organisation ruleset every repository of the installation (at most
+//!    [`MAX_ORG_REPOS`], one call per 100) that the ruleset targeted before
+//!    or after.
+//! 3. Per repository, the effective config of its default branch (the one
+//!    reader, [`super::config`]; none: not a deployment repository), its
+//!    protected refs, and the pure diff
+//!    ([`crate::engine::pushes::protection`]). A loosening of anything
+//!    that covers a protected ref raises one [`Alert`] listing every
+//!    weakening with its before and after value, who made it and the
+//!    rule's name. A broken config still raises the alert (judged by the
+//!    organisation default) and the alert says the config is broken.
 //!
-//! The engine reads the raw JSON (`rule`, `repository_ruleset`, `changes`)
-//! rather than our typed event structs, so settings GitHub adds later are
-//! still compared.
+//! The engine reads the raw JSON rather than our typed event structs, so
+//! settings GitHub adds later are still compared.
 
 use anyhow::Context as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::PipelineContext;
-use super::pull_request::load_config;
+use super::config::{ConfigAt, EffectiveConfig, effective_config};
 use crate::engine::config::Config;
 use crate::engine::ids::RepoName;
 use crate::engine::pushes::protection::{
-    Weakening, branch_protection_weakenings, ruleset_weakenings,
+    Scope, Weakening, classic_before, classic_covers, classic_deleted, classic_weakenings,
+    ruleset_before, ruleset_covers, ruleset_deleted, ruleset_weakenings,
 };
-use crate::engine::pushes::{Alert, AlertKind, ref_glob};
-use crate::github::GitHub;
+use crate::engine::pushes::{Alert, AlertKind};
+use crate::github::{GitHub, RulesetScope};
 use crate::pipeline::alerts::{self, EnvLookup, Extras};
+
+/// Most repositories of an installation an organisation ruleset change is
+/// judged for; beyond it the change is judged for none and fails (the
+/// delivery is retried and logged), never silently for some.
+pub const MAX_ORG_REPOS: usize = 1_000;
 
 /// Which event a change came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,41 +54,9 @@ pub enum Source {
     Ruleset,
 }
 
-/// Can a classic protection rule with branch pattern `pattern` cover a
-/// branch the config protects? Patterns are compared both ways (a rule
-/// `release/*` covers config `release/1`; a config glob equal to the rule
-/// is the same set). Unsure means yes: an extra alert beats a missed one.
-pub fn rule_covers(cfg: &Config, default_branch: &str, pattern: &str) -> bool {
-    let protected: Vec<&str> = if cfg.push.branches.is_empty() {
-        vec![default_branch]
-    } else {
-        cfg.push.branches.iter().map(String::as_str).collect()
-    };
-    protected
-        .iter()
-        .any(|p| *p == pattern || ref_glob(pattern, p) || ref_glob(p, pattern))
-}
-
-/// Can a ruleset with these `conditions` cover a protected ref? GitHub's
-/// `ref_name.include` holds `~ALL`, `~DEFAULT_BRANCH` or `refs/heads/…` /
-/// `refs/tags/…` fnmatch patterns; `exclude` removes refs. Missing
-/// conditions (org rulesets targeting repositories only) cover everything.
-pub fn ruleset_covers(cfg: &Config, default_branch: &str, ruleset: &Value) -> bool {
-    let target = ruleset
-        .get("target")
-        .and_then(Value::as_str)
-        .unwrap_or("branch");
-    if target == "push" {
-        // Push rulesets (file paths, sizes) apply to every ref.
-        return true;
-    }
-    let refs: Vec<String> = if target == "tag" {
-        cfg.push
-            .tags
-            .iter()
-            .map(|t| format!("refs/tags/{t}"))
-            .collect()
-    } else if cfg.push.branches.is_empty() {
+/// The protected refs of a repository under `cfg`, as full ref globs.
+pub fn protected_refs(cfg: &Config, default_branch: &str) -> Vec<String> {
+    let mut refs: Vec<String> = if cfg.push.branches.is_empty() {
         vec![format!("refs/heads/{default_branch}")]
     } else {
         cfg.push
@@ -79,80 +65,324 @@ pub fn ruleset_covers(cfg: &Config, default_branch: &str, ruleset: &Value) -> bo
             .map(|b| format!("refs/heads/{b}"))
             .collect()
     };
-    if refs.is_empty() {
-        return false;
-    }
-    let Some(cond) = ruleset.pointer("/conditions/ref_name") else {
-        return true;
-    };
-    let list = |k: &str| -> Vec<String> {
-        cond.get(k)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let matches = |pat: &str, r: &str| match pat {
-        "~ALL" => true,
-        "~DEFAULT_BRANCH" => r == format!("refs/heads/{default_branch}"),
-        p => p == r || ref_glob(p, r) || ref_glob(r, p),
-    };
-    let include = list("include");
-    let exclude = list("exclude");
-    refs.iter().any(|r| {
-        include.iter().any(|p| matches(p, r))
-            && !exclude.iter().any(|p| {
-                // Only an exact exclusion removes a protected ref for sure.
-                p == r || (p == "~DEFAULT_BRANCH" && *r == format!("refs/heads/{default_branch}"))
-            })
-    })
+    refs.extend(cfg.push.tags.iter().map(|t| format!("refs/tags/{t}")));
+    refs
 }
 
-/// Builds the alert (pure).
+/// Where the ruleset lives, from the payload (`source_type` / `source`,
+/// else the event's repository or organisation).
+fn ruleset_scope(object: &Value, payload: &Value) -> Option<(String, bool)> {
+    let org_level = object.get("source_type").and_then(Value::as_str) == Some("Organization")
+        || payload.get("repository").is_none_or(Value::is_null);
+    if org_level {
+        let org = object.get("source").and_then(Value::as_str).or_else(|| {
+            payload
+                .pointer("/organization/login")
+                .and_then(Value::as_str)
+        })?;
+        Some((org.to_owned(), true))
+    } else {
+        let full = payload
+            .pointer("/repository/full_name")
+            .and_then(Value::as_str)?;
+        Some((full.to_owned(), false))
+    }
+}
+
+/// The ruleset before this edit: the history version saved just before
+/// the one the webhook describes (matched by `updated_at`, so a later
+/// edit does not shift the comparison), else rebuilt from `changes`.
+async fn ruleset_previous(
+    gh: &dyn GitHub,
+    scope: RulesetScope<'_>,
+    object: &Value,
+    changes: &Value,
+) -> (Value, Option<String>) {
+    let rebuilt = || ruleset_before(object, changes);
+    let Some(id) = object.get("id").and_then(Value::as_u64) else {
+        return (rebuilt(), None);
+    };
+    let history = match gh.ruleset_history(scope, id).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "ruleset history unavailable; old values rebuilt from the webhook");
+            return (
+                rebuilt(),
+                Some(format!(
+                    "GitHub's ruleset history could not be read ({e}); the old values were rebuilt from the webhook, which does not list bypass actors"
+                )),
+            );
+        }
+    };
+    let updated = object
+        .get("updated_at")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let at = |v: &crate::github::RulesetVersion| {
+        v.updated_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let current = match updated {
+        Some(u) => history
+            .iter()
+            .position(|v| at(v).is_none_or(|t| t <= u))
+            .unwrap_or(0),
+        None => 0,
+    };
+    let Some(prev) = history.get(current + 1) else {
+        return (rebuilt(), None);
+    };
+    match gh.ruleset_version(scope, id, prev.version_id).await {
+        Ok(state) => (state, None),
+        Err(e) => (
+            rebuilt(),
+            Some(format!(
+                "GitHub's ruleset version {} could not be read ({e}); the old values were rebuilt from the webhook, which does not list bypass actors",
+                prev.version_id
+            )),
+        ),
+    }
+}
+
+/// A repository the change may concern.
+struct Target {
+    repo: RepoName,
+    id: Option<u64>,
+    default_branch: String,
+}
+
+/// Handles one `branch_protection_rule` / `repository_ruleset` delivery
+/// (`payload` is the raw JSON). Returns the alerts raised.
+pub async fn run(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    env: &EnvLookup,
+    source: Source,
+    payload: &Value,
+) -> anyhow::Result<Vec<Alert>> {
+    let action = payload.get("action").and_then(Value::as_str).unwrap_or("");
+    if !matches!(action, "edited" | "deleted") {
+        return Ok(Vec::new());
+    }
+    let object = match source {
+        Source::BranchProtection => payload.get("rule"),
+        Source::Ruleset => payload.get("repository_ruleset"),
+    }
+    .cloned()
+    .unwrap_or(Value::Null);
+    let changes = payload.get("changes").cloned().unwrap_or(Value::Null);
+    let sender = payload
+        .pointer("/sender/login")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+
+    // Where the rule lives and which repositories it may concern.
+    let (owner_path, org_level) = match source {
+        Source::BranchProtection => match payload
+            .pointer("/repository/full_name")
+            .and_then(Value::as_str)
+        {
+            Some(f) => (f.to_owned(), false),
+            None => return Ok(Vec::new()),
+        },
+        Source::Ruleset => match ruleset_scope(&object, payload) {
+            Some(s) => s,
+            None => {
+                tracing::debug!("ruleset change without a repository or organisation; ignored");
+                return Ok(Vec::new());
+            }
+        },
+    };
+    let targets: Vec<Target> = if org_level {
+        gh.installation_repositories(MAX_ORG_REPOS)
+            .await
+            .context("listing the installation's repositories for an organisation ruleset")?
+            .into_iter()
+            .filter_map(|r| {
+                let repo = RepoName::parse(&r.full_name)?;
+                (repo.owner().eq_ignore_ascii_case(&owner_path)).then(|| Target {
+                    repo,
+                    id: Some(r.id),
+                    default_branch: r.default_branch.unwrap_or_else(|| "main".into()),
+                })
+            })
+            .collect()
+    } else {
+        let repo = RepoName::parse(&owner_path)
+            .with_context(|| format!("bad repository name {owner_path:?}"))?;
+        vec![Target {
+            repo,
+            id: payload.pointer("/repository/id").and_then(Value::as_u64),
+            default_branch: payload
+                .pointer("/repository/default_branch")
+                .and_then(Value::as_str)
+                .unwrap_or("main")
+                .to_owned(),
+        }]
+    };
+
+    // The settings before the change.
+    let mut notes = Vec::new();
+    let before = match (source, action) {
+        (_, "deleted") => object.clone(),
+        (Source::BranchProtection, _) => classic_before(&object, &changes),
+        (Source::Ruleset, _) => {
+            let org_repo;
+            let scope = if org_level {
+                RulesetScope::Org(&owner_path)
+            } else {
+                org_repo = RepoName::parse(&owner_path)
+                    .with_context(|| format!("bad repository name {owner_path:?}"))?;
+                RulesetScope::Repo(&org_repo)
+            };
+            let (b, note) = ruleset_previous(gh, scope, &object, &changes).await;
+            notes.extend(note);
+            b
+        }
+    };
+
+    let mut raised = Vec::new();
+    let mut failures = Vec::new();
+    for t in targets {
+        let Some(eff) = deployment_config(gh, ctx, &t.repo, &t.default_branch).await? else {
+            continue;
+        };
+        let scope = Scope {
+            default_branch: t.default_branch.clone(),
+            protected: protected_refs(&eff.config, &t.default_branch),
+            repo_name: t.repo.name().to_owned(),
+            repo_id: t.id,
+            app_id: gh.app_id().and_then(|id| i64::try_from(id).ok()),
+        };
+        let (covers, weakenings) = match (source, action) {
+            (Source::BranchProtection, "deleted") => (
+                classic_covers(name_of(&object), &scope),
+                classic_deleted(&object),
+            ),
+            (Source::BranchProtection, _) => (
+                classic_covers(name_of(&object), &scope)
+                    || classic_covers(name_of(&before), &scope),
+                classic_weakenings(&before, &object, &scope),
+            ),
+            (Source::Ruleset, "deleted") => {
+                (ruleset_covers(&object, &scope), ruleset_deleted(&object))
+            }
+            (Source::Ruleset, _) => (
+                ruleset_covers(&before, &scope) || ruleset_covers(&object, &scope),
+                ruleset_weakenings(&before, &object, &scope),
+            ),
+        };
+        if weakenings.is_empty() || !covers {
+            tracing::debug!(repo = %t.repo, "protection change loosens nothing that guards a protected ref");
+            continue;
+        }
+        let a = alert(
+            &t.repo,
+            source,
+            org_level.then_some(owner_path.as_str()),
+            action,
+            &object,
+            &sender,
+            &weakenings,
+        );
+        let mut extras = Extras::default();
+        extras.notes.extend(eff.error_note());
+        extras.notes.extend(notes.iter().cloned());
+        let d = alerts::deliver(gh, &eff.config.push.alert, env, &a, &extras).await;
+        if d.issue.is_failure() || d.webhook.is_failure() {
+            failures.push(format!(
+                "{}: issue {:?}, webhook {:?}",
+                t.repo, d.issue, d.webhook
+            ));
+        }
+        raised.push(a);
+    }
+    if !failures.is_empty() {
+        anyhow::bail!("alert sinks failed: {}", failures.join("; "));
+    }
+    Ok(raised)
+}
+
+fn name_of(v: &Value) -> &str {
+    v.get("name").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The effective config of a repository's default branch (the one reader,
+/// [`super::config`]); `None`: not a deployment repository. A broken config
+/// still marks a deployment repository: the org default (else built-in
+/// defaults) decides, and the alert says the config is broken.
+async fn deployment_config(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    default_branch: &str,
+) -> anyhow::Result<Option<EffectiveConfig>> {
+    effective_config(gh, ctx, repo, ConfigAt::Ref(default_branch))
+        .await
+        .with_context(|| format!("reading the config of {repo}"))
+}
+
+/// Builds the alert (pure). `org` is set for an organisation ruleset.
 pub fn alert(
     repo: &RepoName,
     source: Source,
+    org: Option<&str>,
     action: &str,
     object: &Value,
     sender: &str,
     weakenings: &[Weakening],
 ) -> Alert {
-    let name = object.get("name").and_then(Value::as_str).unwrap_or("?");
+    let name = name_of(object);
+    let name = if name.is_empty() { "?" } else { name };
     let id = object.get("id").and_then(Value::as_u64).unwrap_or(0);
-    let (what, settings_hint) = match source {
-        Source::BranchProtection => (
+    let (what, settings_hint) = match (source, org) {
+        (Source::BranchProtection, _) => (
             "Branch protection rule",
             format!("Settings → Branches → the rule for `{name}`"),
         ),
-        Source::Ruleset => ("Ruleset", format!("Settings → Rules → Rulesets → `{name}`")),
+        (Source::Ruleset, None) => ("Ruleset", format!("Settings → Rules → Rulesets → `{name}`")),
+        (Source::Ruleset, Some(o)) => (
+            "Organisation ruleset",
+            format!("the `{o}` organisation's Settings → Repository → Rulesets → `{name}`"),
+        ),
     };
-    let mut items: Vec<&str> = weakenings.iter().map(|w| w.what.as_str()).collect();
+    let mut items: Vec<String> = weakenings
+        .iter()
+        .map(|w| {
+            format!(
+                "{} (before: {}; after: {})",
+                w.what,
+                one_line(&w.before),
+                one_line(&w.after)
+            )
+        })
+        .collect();
     items.sort_unstable();
     items.dedup();
     let mut h = Sha256::new();
+    let kind = match source {
+        Source::BranchProtection => "rule",
+        Source::Ruleset => "ruleset",
+    };
     for part in [
         "protection-weakened",
         repo.as_str(),
-        match source {
-            Source::BranchProtection => "rule",
-            Source::Ruleset => "ruleset",
-        },
+        kind,
+        org.unwrap_or(""),
         &id.to_string(),
         action,
     ]
     .into_iter()
-    .chain(items.iter().copied())
+    .chain(items.iter().map(String::as_str))
     {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
     let fingerprint = hex::encode(&h.finalize()[..8]);
     let mut body = format!(
-        "{what} `{name}` in `{repo}` was {action} by @{sender}, weakening the review gate of a deployment branch:\n\n"
+        "{what} `{name}` covering `{repo}` was {action} by @{sender}, weakening the review gate of a deployment branch:\n\n"
     );
     for i in &items {
         body.push_str(&format!("- {i}\n"));
@@ -172,111 +402,32 @@ pub fn alert(
             format!(
                 "# inspect the current settings, then restore the old values in {settings_hint}"
             ),
-            match source {
-                Source::BranchProtection => format!(
+            match (source, org) {
+                (Source::BranchProtection, _) => format!(
                     "gh api repos/{repo}/branches/{}/protection",
                     name.replace('*', "%2A")
                 ),
-                Source::Ruleset => format!("gh api repos/{repo}/rulesets/{id}"),
+                (Source::Ruleset, None) => format!("gh api repos/{repo}/rulesets/{id}/history"),
+                (Source::Ruleset, Some(o)) => format!("gh api orgs/{o}/rulesets/{id}/history"),
             },
         ],
         revert_branch: None,
     }
 }
 
-async fn deployment_config(
-    gh: &dyn GitHub,
-    ctx: &PipelineContext,
-    repo: &RepoName,
-    default_branch: &str,
-) -> anyhow::Result<Option<Config>> {
-    let text = super::push::read_config_file(gh, repo, default_branch)
-        .await
-        .context("reading the repository config")?
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let text = match text {
-        Some(t) => t,
-        None => match super::pull_request::org_config(gh, ctx, repo.owner()).await? {
-            Some(t) => (*t).clone(),
-            None => return Ok(None),
-        },
-    };
-    // A broken config still marks a deployment repository: defaults apply.
-    Ok(Some(
-        load_config(super::pull_request::CONFIG_PATH, &text).unwrap_or_default(),
-    ))
-}
-
-/// Handles one `branch_protection_rule` / `repository_ruleset` delivery
-/// (`payload` is the raw JSON). Returns the alert raised, if any.
-pub async fn run(
-    gh: &dyn GitHub,
-    ctx: &PipelineContext,
-    env: &EnvLookup,
-    source: Source,
-    payload: &Value,
-) -> anyhow::Result<Option<Alert>> {
-    let action = payload.get("action").and_then(Value::as_str).unwrap_or("");
-    if !matches!(action, "edited" | "deleted") {
-        return Ok(None);
+/// Values are JSON or words; keep each on one line and bounded, so a huge
+/// conditions object cannot flood the issue.
+fn one_line(s: &str) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() > 300 {
+        let cut: String = flat.chars().take(300).collect();
+        format!("{cut}…")
+    } else {
+        flat
     }
-    let Some(full) = payload
-        .pointer("/repository/full_name")
-        .and_then(Value::as_str)
-    else {
-        tracing::debug!("organisation-level change without a repository; ignored");
-        return Ok(None);
-    };
-    let repo = RepoName::parse(full).with_context(|| format!("bad repository name {full:?}"))?;
-    let default_branch = payload
-        .pointer("/repository/default_branch")
-        .and_then(Value::as_str)
-        .unwrap_or("main")
-        .to_owned();
-    let object = match source {
-        Source::BranchProtection => payload.get("rule"),
-        Source::Ruleset => payload.get("repository_ruleset"),
-    }
-    .cloned()
-    .unwrap_or(Value::Null);
-    let changes = payload.get("changes").cloned().unwrap_or(Value::Null);
-    let weakenings = match source {
-        Source::BranchProtection => branch_protection_weakenings(action, &object, &changes),
-        Source::Ruleset => ruleset_weakenings(action, &object, &changes),
-    };
-    if weakenings.is_empty() {
-        return Ok(None);
-    }
-    let Some(cfg) = deployment_config(gh, ctx, &repo, &default_branch).await? else {
-        tracing::debug!("not a deployment repository; protection change ignored");
-        return Ok(None);
-    };
-    let covers = match source {
-        Source::BranchProtection => rule_covers(
-            &cfg,
-            &default_branch,
-            object.get("name").and_then(Value::as_str).unwrap_or(""),
-        ),
-        Source::Ruleset => ruleset_covers(&cfg, &default_branch, &object),
-    };
-    if !covers {
-        tracing::debug!("protection change does not cover a protected branch");
-        return Ok(None);
-    }
-    let sender = payload
-        .pointer("/sender/login")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown");
-    let a = alert(&repo, source, action, &object, sender, &weakenings);
-    let d = alerts::deliver(gh, &cfg.push.alert, env, &a, &Extras::default()).await;
-    if d.issue.is_failure() || d.webhook.is_failure() {
-        anyhow::bail!(
-            "alert sinks failed: issue {:?}, webhook {:?}",
-            d.issue,
-            d.webhook
-        );
-    }
-    Ok(Some(a))
 }
 
 #[cfg(test)]
@@ -284,96 +435,105 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn cfg(branches: &[&str]) -> Config {
+    #[test]
+    fn protected_refs_from_config() {
         let mut c = Config::default();
-        c.push.branches = branches.iter().map(|s| (*s).to_owned()).collect();
-        c
+        c.push.branches = vec!["main".into(), "release/*".into()];
+        c.push.tags = vec!["v*".into()];
+        assert_eq!(
+            protected_refs(&c, "trunk"),
+            ["refs/heads/main", "refs/heads/release/*", "refs/tags/v*"]
+        );
+        c.push.branches.clear();
+        c.push.tags.clear();
+        assert_eq!(protected_refs(&c, "trunk"), ["refs/heads/trunk"]);
     }
 
     #[test]
-    fn rule_coverage() {
-        assert!(rule_covers(&cfg(&["main"]), "main", "main"));
-        assert!(rule_covers(&cfg(&["main"]), "main", "*"));
-        assert!(rule_covers(&cfg(&["release/*"]), "main", "release/*"));
-        assert!(rule_covers(&cfg(&["release/1"]), "main", "release/*"));
-        assert!(!rule_covers(&cfg(&["main"]), "main", "feature/*"));
-        assert!(rule_covers(&cfg(&[]), "trunk", "trunk"));
+    fn ruleset_scope_from_payload() {
+        let repo_level =
+            json!({"repository": {"full_name": "acme/deploy"}, "organization": {"login": "acme"}});
+        assert_eq!(
+            ruleset_scope(&json!({"source_type": "Repository"}), &repo_level),
+            Some(("acme/deploy".into(), false))
+        );
+        assert_eq!(
+            ruleset_scope(
+                &json!({"source_type": "Organization", "source": "acme"}),
+                &repo_level
+            ),
+            Some(("acme".into(), true))
+        );
+        let org_level = json!({"organization": {"login": "acme"}});
+        assert_eq!(
+            ruleset_scope(&json!({}), &org_level),
+            Some(("acme".into(), true))
+        );
+        assert_eq!(ruleset_scope(&json!({}), &json!({})), None);
     }
 
     #[test]
-    fn ruleset_coverage() {
-        let c = cfg(&["main"]);
-        let rs = |inc: Value, exc: Value| json!({"target": "branch", "conditions": {"ref_name": {"include": inc, "exclude": exc}}});
-        assert!(ruleset_covers(
-            &c,
-            "main",
-            &rs(json!(["~DEFAULT_BRANCH"]), json!([]))
-        ));
-        assert!(ruleset_covers(&c, "main", &rs(json!(["~ALL"]), json!([]))));
-        assert!(ruleset_covers(
-            &c,
-            "main",
-            &rs(json!(["refs/heads/main"]), json!([]))
-        ));
-        assert!(!ruleset_covers(
-            &c,
-            "main",
-            &rs(json!(["refs/heads/dev"]), json!([]))
-        ));
-        assert!(!ruleset_covers(
-            &c,
-            "main",
-            &rs(json!(["~ALL"]), json!(["refs/heads/main"]))
-        ));
-        assert!(ruleset_covers(&c, "main", &json!({"target": "branch"})));
-        // Tag rulesets matter only when tags are protected.
-        assert!(!ruleset_covers(&c, "main", &json!({"target": "tag"})));
-        let mut t = cfg(&["main"]);
-        t.push.tags = vec!["v*".into()];
-        assert!(ruleset_covers(
-            &t,
-            "main",
-            &json!({"target": "tag", "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}}})
-        ));
-    }
-
-    #[test]
-    fn alert_lists_every_weakening_with_stable_fingerprint() {
+    fn alert_lists_every_weakening_with_before_after_and_stable_fingerprint() {
         let repo = RepoName::parse("acme/deploy").unwrap();
         let rule = json!({"id": 5, "name": "main"});
         let w = vec![
             Weakening {
                 what: "required approving reviews lowered from 2 to 1".into(),
+                before: "2".into(),
+                after: "1".into(),
             },
             Weakening {
                 what: "code-owner review is no longer required".into(),
+                before: "true".into(),
+                after: "false".into(),
             },
         ];
-        let a = alert(&repo, Source::BranchProtection, "edited", &rule, "eve", &w);
+        let mk = |w: &[Weakening]| {
+            alert(
+                &repo,
+                Source::BranchProtection,
+                None,
+                "edited",
+                &rule,
+                "eve",
+                w,
+            )
+        };
+        let a = mk(&w);
         assert_eq!(a.kind, AlertKind::ProtectionWeakened);
-        assert!(a.body.contains("lowered from 2 to 1"));
+        assert!(
+            a.body.contains("lowered from 2 to 1 (before: 2; after: 1)"),
+            "{}",
+            a.body
+        );
         assert!(a.body.contains("code-owner review"));
         assert!(a.body.contains("@eve"));
         assert!(a.title.contains("`main`"));
         let mut rev = w.clone();
         rev.reverse();
-        let b = alert(
+        assert_eq!(a.fingerprint, mk(&rev).fingerprint);
+        assert_ne!(a.fingerprint, mk(&w[..1]).fingerprint);
+        let org = alert(
             &repo,
-            Source::BranchProtection,
+            Source::Ruleset,
+            Some("acme"),
             "edited",
             &rule,
             "eve",
-            &rev,
+            &w,
         );
-        assert_eq!(a.fingerprint, b.fingerprint);
-        let c = alert(
-            &repo,
-            Source::BranchProtection,
-            "edited",
-            &rule,
-            "eve",
-            &w[..1],
+        assert!(
+            org.title.starts_with("Organisation ruleset"),
+            "{}",
+            org.title
         );
-        assert_ne!(a.fingerprint, c.fingerprint);
+        assert!(org.rollback[1].contains("orgs/acme/rulesets/5"));
+        assert_ne!(org.fingerprint, a.fingerprint);
+    }
+
+    #[test]
+    fn values_are_one_bounded_line() {
+        assert_eq!(one_line("a\nb"), "a b");
+        assert!(one_line(&"x".repeat(1000)).chars().count() <= 301);
     }
 }

@@ -41,15 +41,17 @@ use chrono::Utc;
 use globset::{GlobSet, GlobSetBuilder};
 
 use super::PipelineContext;
-use super::gate::{GateSpec, pr_lock, run_gate};
+use super::gate::{GateSpec, run_gate};
 use super::snapshot::{PrSnapshot, github_error};
 use crate::engine::config::Config;
 use crate::engine::finding::{Finding, Severity, sort_findings};
 use crate::engine::ids::RepoName;
-use crate::engine::input::{ChangeInput, ChangeStatus, ChangedFile, PolicyInputs, SourceFile};
-use crate::engine::manifests::evaluate::{Evaluation, evaluate_change};
+use crate::engine::input::{
+    ChangeInput, ChangeStatus, ChangeTrees, ChangedFile, PolicyInputs, SourceFile,
+};
+use crate::engine::manifests::evaluate::{Evaluation, evaluate_change_with};
 use crate::engine::manifests::kustomize::{
-    KUSTOMIZATION_FILE_NAMES, Kustomization, is_kustomization_file,
+    KUSTOMIZATION_FILE_NAMES, Kustomization, Kustomizations, is_kustomization_file,
 };
 use crate::engine::yaml::Limits;
 use crate::github::event::Event;
@@ -61,12 +63,9 @@ use crate::report::checkrun::{
     self, Annotation, AnnotationLevel, CheckRunOutput, MANIFESTS_CHECK, RenderContext,
 };
 
-/// Repository config path (read at the base commit).
-pub const CONFIG_PATH: &str = ".github/gitops-guard.yml";
-/// Organisation default config: this path in the owner's `.github` repository.
-pub const ORG_CONFIG_REPO: &str = ".github";
-/// Path of the organisation default config.
-pub const ORG_CONFIG_PATH: &str = "gitops-guard.yml";
+pub(crate) use super::config::org_config;
+/// Config file locations (one definition, in the engine).
+pub use super::config::{CONFIG_PATH, ORG_CONFIG_PATH, ORG_CONFIG_REPO};
 /// Largest file we fetch and evaluate; larger changed manifests are
 /// reported as `invalid-manifest` (never silently skipped).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -141,21 +140,6 @@ fn join_errors(errs: &[crate::engine::config::ConfigError]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Runs the pipeline for one PR and writes the check run.
-pub async fn run(gh: &dyn GitHub, ctx: &PipelineContext, target: &PrTarget) -> anyhow::Result<()> {
-    let _guard = pr_lock(ctx, &target.repo, target.number).await;
-    let pr = gh
-        .get_pull(&target.repo, target.number)
-        .await
-        .context("reading the pull request")?;
-    if pr.state == "closed" {
-        tracing::info!(pr = pr.number, "pull request is closed; not evaluated");
-        return Ok(());
-    }
-    let snap = PrSnapshot::new(target.repo.clone(), pr);
-    run_with(gh, ctx, &snap, target.force).await
 }
 
 /// Writes `gitops-guard/manifests` for `snap` (the caller holds the PR
@@ -338,44 +322,32 @@ pub async fn trusted_config(
             base_tree.tree.len()
         )));
     }
-    // Trusted config: the repository's file at the base commit, merged onto
-    // the organisation default (tighten-only); neither → not a deployment
-    // repository.
-    let repo_text = match base_tree.blob(CONFIG_PATH) {
-        Some(entry) => Some(blob_text(gh, ctx, repo, &entry.sha, CONFIG_PATH).await?),
-        None => None,
+    // Trusted config: the one reader ([`super::config`]) merges the file at
+    // the base commit onto the organisation default; neither → not a
+    // deployment repository; a config error fails every run.
+    let Some(eff) =
+        super::config::effective_config(gh, ctx, repo, super::config::ConfigAt::Tree(&base_tree))
+            .await?
+    else {
+        return Ok(BaseConfig::Conclude(checkrun::not_a_deployment_repo(
+            CONFIG_PATH,
+        )));
     };
-    let org_text = org_config(gh, ctx, repo.owner()).await?;
-    let org_source = format!("{}/{ORG_CONFIG_REPO}/{ORG_CONFIG_PATH}", repo.owner());
-    let config_source = match (&repo_text, &org_text) {
-        (Some(_), _) => CONFIG_PATH.to_owned(),
-        (None, Some(_)) => org_source.clone(),
-        (None, None) => {
-            return Ok(BaseConfig::Conclude(checkrun::not_a_deployment_repo(
-                CONFIG_PATH,
-            )));
-        }
-    };
-    match crate::engine::config::effective_config(
-        org_text
-            .as_deref()
-            .map(|t| (org_source.as_str(), t.as_ref())),
-        repo_text.as_deref().map(|t| (CONFIG_PATH, t)),
-    ) {
-        Ok(config) => Ok(BaseConfig::Trusted(Box::new(TrustedConfig {
-            config,
-            source: config_source,
-            base_tree,
-        }))),
-        Err(errs) => Ok(BaseConfig::Conclude(checkrun::could_not_evaluate(
+    if !eff.errors.is_empty() {
+        return Ok(BaseConfig::Conclude(checkrun::could_not_evaluate(
             "Configuration error: fix the gitops-guard config",
             &format!(
                 "At base commit {}:\n{}",
                 short(&pr.base.sha),
-                join_errors(&errs)
+                eff.error_text()
             ),
-        ))),
+        )));
     }
+    Ok(BaseConfig::Trusted(Box::new(TrustedConfig {
+        config: eff.config,
+        source: eff.source,
+        base_tree,
+    })))
 }
 
 /// Gathers, evaluates and renders without writing anything: what the run
@@ -600,6 +572,41 @@ pub(crate) async fn plan_with(
         }
     }
 
+    // The roots a changed file feeds are re-rendered at base and head:
+    // fetch what those renders can read, from each side's tree.
+    let touched: BTreeSet<String> = files
+        .iter()
+        .flat_map(|f| std::iter::once(f.filename.clone()).chain(f.previous_filename.clone()))
+        .collect();
+    let any_kustomization = touched.iter().any(|p| is_kustomization_file(p))
+        || base_tree
+            .tree
+            .iter()
+            .any(|e| e.kind == "blob" && is_kustomization_file(&e.path));
+    let (head_side, base_side) = if any_kustomization {
+        let ht = match &head_tree {
+            Some(t) => t.clone(),
+            None => tree(gh, ctx, repo, &pr.head.sha)
+                .await
+                .context("reading the head commit's tree")?,
+        };
+        (
+            render_side(gh, ctx, repo, &ht, &touched, "head", &mut shell_findings).await?,
+            render_side(
+                gh,
+                ctx,
+                repo,
+                &base_tree,
+                &touched,
+                "base",
+                &mut shell_findings,
+            )
+            .await?,
+        )
+    } else {
+        (RenderSide::default(), RenderSide::default())
+    };
+
     let policy = PolicyInputs {
         config,
         config_source: config_source.clone(),
@@ -612,9 +619,17 @@ pub(crate) async fn plan_with(
         head_context,
     };
     let started = Instant::now();
-    let mut ev: Evaluation = tokio::task::spawn_blocking(move || evaluate_change(&policy, &change))
-        .await
-        .context("evaluation task")?;
+    let mut ev: Evaluation = tokio::task::spawn_blocking(move || {
+        let trees = ChangeTrees {
+            head: &head_side.files,
+            base: &base_side.files,
+            head_kustomizations: head_side.kustomizations.clone(),
+            base_kustomizations: base_side.kustomizations.clone(),
+        };
+        evaluate_change_with(&policy, &change, Some(&trees))
+    })
+    .await
+    .context("evaluation task")?;
     crate::pipeline::metrics::evaluation(started.elapsed());
     ev.findings.extend(shell_findings);
     sort_findings(&mut ev.findings);
@@ -627,6 +642,141 @@ pub(crate) async fn plan_with(
             notes,
         },
     ))
+}
+
+/// Most kustomization files read from one side's tree to find its roots.
+pub const MAX_RENDER_KUSTOMIZATIONS: usize = 2_000;
+/// Most files fetched for the renders of one side.
+pub const MAX_RENDER_FILES: usize = 2_000;
+/// Most bytes fetched for the renders of one side.
+pub const MAX_RENDER_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One side of a change as the renderer reads it: the files the roots a
+/// change feeds can read, and every kustomization file of the tree.
+#[derive(Default)]
+struct RenderSide {
+    files: std::collections::BTreeMap<String, Vec<u8>>,
+    kustomizations: Vec<String>,
+}
+
+fn render_limit(path: &str, side: &str, what: String) -> Finding {
+    Finding::at(
+        "invalid-manifest",
+        Severity::Error,
+        path,
+        1,
+        format!(
+            "the kustomization roots this change feeds need {what} from the {side} commit, over what gitops-guard fetches from the API; \
+             they are not rendered, so nothing they deploy is judged — run `gitops-guard check --base` on the change locally"
+        ),
+    )
+}
+
+/// Fetches, from `tree`, the kustomization files (to find the roots) and
+/// every file under the kustomization directories of the roots a touched
+/// path feeds: kustomize's load restriction keeps every file a build reads
+/// in or below one of them. Bounded by [`MAX_RENDER_KUSTOMIZATIONS`],
+/// [`MAX_RENDER_FILES`], [`MAX_RENDER_BYTES`] and [`MAX_FILE_BYTES`]; a
+/// bound reached is an `invalid-manifest` finding and that side renders
+/// nothing (fail closed: the finding fails the run).
+async fn render_side(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    tree: &Tree,
+    touched: &BTreeSet<String>,
+    side: &str,
+    out: &mut Vec<Finding>,
+) -> anyhow::Result<RenderSide> {
+    // Symlinks and submodules are not files to a render: it fails closed
+    // naming them.
+    let blobs: Vec<&github::TreeEntry> = tree
+        .tree
+        .iter()
+        .filter(|e| e.kind == "blob" && e.mode != "120000")
+        .collect();
+    let kentries: Vec<&github::TreeEntry> = blobs
+        .iter()
+        .copied()
+        .filter(|e| is_kustomization_file(&e.path))
+        .collect();
+    if kentries.is_empty() {
+        return Ok(RenderSide::default());
+    }
+    if kentries.len() > MAX_RENDER_KUSTOMIZATIONS {
+        out.push(render_limit(
+            &kentries[0].path,
+            side,
+            format!("more than {MAX_RENDER_KUSTOMIZATIONS} kustomization files"),
+        ));
+        return Ok(RenderSide::default());
+    }
+    let mut files = std::collections::BTreeMap::new();
+    let mut texts = Vec::new();
+    for e in &kentries {
+        if e.size.unwrap_or(0) > MAX_FILE_BYTES {
+            out.push(too_large(&e.path));
+            continue;
+        }
+        let bytes = blob(gh, ctx, repo, &e.sha)
+            .await
+            .with_context(|| format!("reading {} at {side}", e.path))?;
+        texts.push((e.path.clone(), String::from_utf8_lossy(&bytes).into_owned()));
+        files.insert(e.path.clone(), bytes.to_vec());
+    }
+    let (graph, _) = Kustomizations::from_files(
+        texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+        &Limits::default(),
+    );
+    let under =
+        |p: &str, d: &str| d.is_empty() || (p.starts_with(d) && p[d.len()..].starts_with('/'));
+    let (roots, _) = graph.roots(kentries.iter().map(|e| e.path.as_str()), &BTreeSet::new());
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
+    for r in roots {
+        let closure = graph.closure(&r);
+        if closure.iter().any(|d| touched.iter().any(|p| under(p, d))) {
+            dirs.extend(closure);
+        }
+    }
+    let needed: Vec<&github::TreeEntry> = blobs
+        .iter()
+        .copied()
+        .filter(|e| !files.contains_key(&e.path) && dirs.iter().any(|d| under(&e.path, d)))
+        .collect();
+    let bytes: u64 = needed.iter().map(|e| e.size.unwrap_or(0)).sum();
+    let first = needed
+        .first()
+        .map_or(kentries[0].path.as_str(), |e| e.path.as_str());
+    if needed.len() > MAX_RENDER_FILES {
+        out.push(render_limit(
+            first,
+            side,
+            format!("more than {MAX_RENDER_FILES} files"),
+        ));
+        return Ok(RenderSide::default());
+    }
+    if bytes > MAX_RENDER_BYTES {
+        out.push(render_limit(
+            first,
+            side,
+            format!("more than {MAX_RENDER_BYTES} bytes"),
+        ));
+        return Ok(RenderSide::default());
+    }
+    for e in needed {
+        if e.size.unwrap_or(0) > MAX_FILE_BYTES {
+            // Absent to the render, which then fails naming it.
+            continue;
+        }
+        let b = blob(gh, ctx, repo, &e.sha)
+            .await
+            .with_context(|| format!("reading {} at {side}", e.path))?;
+        files.insert(e.path.clone(), b.to_vec());
+    }
+    Ok(RenderSide {
+        files,
+        kustomizations: kentries.iter().map(|e| e.path.clone()).collect(),
+    })
 }
 
 pub(crate) fn change_status(s: &str) -> Option<ChangeStatus> {
@@ -732,19 +882,6 @@ async fn text_or_finding(
     }))
 }
 
-pub(crate) async fn blob_text(
-    gh: &dyn GitHub,
-    ctx: &PipelineContext,
-    repo: &RepoName,
-    sha: &str,
-    path: &str,
-) -> anyhow::Result<String> {
-    let bytes = blob(gh, ctx, repo, sha)
-        .await
-        .with_context(|| format!("reading {path}"))?;
-    String::from_utf8(bytes.to_vec()).map_err(|_| anyhow::anyhow!("{path} is not valid UTF-8"))
-}
-
 pub(crate) async fn tree(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
@@ -783,32 +920,6 @@ pub(crate) async fn blob(
         .await
         .map_err(|e| (*e).clone())?;
     Ok(b)
-}
-
-pub(crate) async fn org_config(
-    gh: &dyn GitHub,
-    ctx: &PipelineContext,
-    owner: &str,
-) -> anyhow::Result<Option<Arc<String>>> {
-    if let Some(v) = ctx.org_configs.get(owner).await {
-        crate::github::metrics::cache("org_config", true);
-        return Ok(v);
-    }
-    crate::github::metrics::cache("org_config", false);
-    let Some(repo) = RepoName::parse(&format!("{owner}/{ORG_CONFIG_REPO}")) else {
-        return Ok(None);
-    };
-    let v = match gh.get_file(&repo, ORG_CONFIG_PATH, "").await {
-        Ok(Some(bytes)) => Some(Arc::new(String::from_utf8(bytes).map_err(|_| {
-            anyhow::anyhow!("{owner}/.github/{ORG_CONFIG_PATH} is not UTF-8")
-        })?)),
-        Ok(None) => None,
-        // No access to the org's .github repository: no org default.
-        Err(GitHubError::Auth(_)) => None,
-        Err(e) => return Err(e).context("reading the organisation default config"),
-    };
-    ctx.org_configs.insert(owner.to_owned(), v.clone()).await;
-    Ok(v)
 }
 
 #[cfg(test)]

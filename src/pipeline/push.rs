@@ -19,39 +19,58 @@
 //!   that branch can only *add* protection: it is used when the default
 //!   branch's config does not protect the ref but the branch's own one
 //!   does. A branch's own config can therefore never switch protection off.
-//! - Repositories with none of these are not deployment repositories and
-//!   raise nothing. A config that does not parse is replaced by the
-//!   built-in defaults (fail closed) and every alert says so.
+//! - Each of these is the repository file merged tighten-only onto the
+//!   organisation default by the one reader ([`super::config`]), as on the
+//!   PR path. Repositories with neither file are not deployment
+//!   repositories and raise nothing. A config that does not parse,
+//!   validate or merge is replaced by the organisation default alone (else
+//!   the built-in defaults) — fail closed — and every alert says so.
 //!
 //! ## Facts and bounds
 //!
-//! A payload lists at most 2048 commits. Per push we make at most:
-//! `MAX_PR_LOOKUPS` associated-PR lookups (`GET /commits/{sha}/pulls`;
-//! one suffices when the head is the merge or squash commit GitHub made
-//! for a merged PR, see [`gather`]), `MAX_LOGINS` org-membership lookups,
-//! `MAX_TEAM_CHECKS` team-membership checks for `@org/team` entries, one
-//! paginated compare `before...after` for signature verification (plus at
-//! most `MAX_COMMIT_LOOKUPS` single-commit reads for commits it did not
-//! list) and, for force-pushes, one compare `after...before` for the lost
-//! commits. Anything beyond a bound stays unknown, which the engine treats
-//! as suspicious (fail closed), and every alert names the bound that was hit.
+//! A push is judged by its ref movement, never by the payload's `commits`
+//! array (empty when a branch is created at, or fast-forwarded to, an
+//! existing commit; cut at 2,048). Per push we make at most:
+//! - one compare of the movement (`before...after`, or
+//!   `{default_branch}...after` for a created branch), paged 250 commits a
+//!   page; beyond [`MAX_PUSH_COMMITS`] (GitHub's `total_commits` on the
+//!   first page says so) the push is too large to verify and raises an
+//!   alert without further pages. The same pages carry each commit's
+//!   linked accounts and signature verification;
+//! - `MAX_PR_LOOKUPS` associated-PR lookups (`GET /commits/{sha}/pulls`;
+//!   one suffices when the head is the commit GitHub wrote for a merged PR,
+//!   see [`gather`]);
+//! - per merged PR (at most `MAX_GATE_LOOKUPS`): one check-run read for its
+//!   reviews verdict on its final head, plus one `GET /pulls/{n}` naming who
+//!   merged it when it did not pass;
+//! - `MAX_LOGINS` org-membership lookups, `MAX_TEAM_CHECKS` team-membership
+//!   checks for `@org/team` entries and, for force-pushes, one compare
+//!   `after...before` for the lost commits.
+//!
+//! A typical merge-button, squash or rebase merge costs five calls beyond
+//! the config read: the compare, one associated-PR lookup, one check-run
+//! read and one membership lookup per distinct author. Anything beyond a
+//! bound stays unknown, which the engine treats as suspicious (fail
+//! closed), and every alert names the bound that was hit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 
 use super::PipelineContext;
-use super::pull_request::{CONFIG_PATH, load_config};
+use super::config::{ConfigAt, effective_config};
 use crate::engine::config::Config;
 use crate::engine::ids::{CommitSha, RepoName};
 use crate::engine::pushes::{
-    self, Alert, AlertKind, AssociatedPr, Identity, PushCommit, PushFacts, PushInput, Verification,
-    evaluate_push, is_protected_branch,
+    Alert, AlertKind, AssociatedPr, Identity, NewCommits, PushCommit, PushFacts, PushInput,
+    ReviewGate, Verification, evaluate_push, is_protected_branch, is_protected_tag, made_by_github,
+    merge_base_counts,
 };
 use crate::github::event::{GitIdentity, PushEvent};
-use crate::github::{CommitInfo, GitHub, GitHubError};
+use crate::github::{CommitInfo, GitHub, GitHubError, PullSummary};
 use crate::pipeline::alerts::revert::{self, RevertPlan};
 use crate::pipeline::alerts::{self, EnvLookup, Extras};
+use crate::pipeline::reviews::REVIEWS_CHECK;
 
 /// Most commits whose associated PRs we look up one by one.
 pub const MAX_PR_LOOKUPS: usize = 100;
@@ -59,10 +78,12 @@ pub const MAX_PR_LOOKUPS: usize = 100;
 pub const MAX_LOGINS: usize = 50;
 /// Most team-membership checks for `@org/team` trusted entries.
 pub const MAX_TEAM_CHECKS: usize = 50;
-/// Most single-commit reads for verification the compare did not cover.
-pub const MAX_COMMIT_LOOKUPS: usize = 50;
-/// GitHub's cap on commits listed in a push payload.
-pub const PAYLOAD_COMMIT_CAP: usize = 2048;
+/// Most commits a push may make new to a branch: beyond it the push is
+/// too large to verify and raises a `direct-push` alert saying so (fail
+/// closed). At 250 commits a compare page, 40 pages.
+pub const MAX_PUSH_COMMITS: usize = 10_000;
+/// Most merged PRs per push whose reviews verdict is read.
+pub const MAX_GATE_LOOKUPS: usize = 20;
 
 /// The config a push is judged by, and where it came from.
 #[derive(Clone, Debug)]
@@ -84,99 +105,29 @@ fn protects(cfg: &Config, default_branch: &str, git_ref: &str) -> bool {
     if let Some(b) = branch_of(git_ref) {
         is_protected_branch(&cfg.push, default_branch, b)
     } else if let Some(t) = git_ref.strip_prefix("refs/tags/") {
-        cfg.push.tags.iter().any(|p| pushes::ref_glob(p, t))
+        is_protected_tag(&cfg.push, t)
     } else {
         false
     }
 }
 
+/// The push path's view of the one effective-config reader
+/// ([`super::config::effective_config`]): the repository file at `at`
+/// merged onto the organisation default; a broken config still judges the
+/// push (by the org default, else the built-in defaults) and every alert
+/// says so.
 async fn config_at(
-    gh: &dyn GitHub,
-    repo: &RepoName,
-    git_ref: &str,
-    label: String,
-) -> anyhow::Result<Option<TrustedConfig>> {
-    let bytes = read_config_file(gh, repo, git_ref)
-        .await
-        .with_context(|| format!("reading {label}"))?;
-    Ok(bytes.map(|b| parse(&b, label)))
-}
-
-/// `.github/gitops-guard.yml` at `git_ref` (a SHA or branch): the contents
-/// API first (one small call); when it says "not found", the commit's tree
-/// confirms (the pull-request pipeline reads config through trees and
-/// blobs, and some GitHub-compatible servers only serve those). `None`:
-/// no config there.
-pub(crate) async fn read_config_file(
-    gh: &dyn GitHub,
-    repo: &RepoName,
-    git_ref: &str,
-) -> Result<Option<Vec<u8>>, GitHubError> {
-    match gh.get_file(repo, CONFIG_PATH, git_ref).await {
-        Ok(Some(b)) => return Ok(Some(b)),
-        Ok(None) | Err(GitHubError::NotFound(_)) => {}
-        Err(e) => return Err(e),
-    }
-    let tree = match gh.get_tree(repo, git_ref).await {
-        Ok(t) => t,
-        Err(GitHubError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    match tree.blob(CONFIG_PATH) {
-        Some(entry) => gh.get_blob(repo, &entry.sha).await.map(Some),
-        None => Ok(None),
-    }
-}
-
-fn parse(bytes: &[u8], source: String) -> TrustedConfig {
-    let parsed = std::str::from_utf8(bytes)
-        .map_err(|_| "the file is not UTF-8".to_owned())
-        .and_then(|text| load_config(&source, text));
-    match parsed {
-        Ok(config) => TrustedConfig {
-            config,
-            source,
-            error: None,
-        },
-        Err(e) => TrustedConfig {
-            config: Config::default(),
-            error: Some(format!(
-                "{source} does not parse ({e}); the built-in defaults were used"
-            )),
-            source,
-        },
-    }
-}
-
-async fn config_at_before(
-    gh: &dyn GitHub,
-    repo: &RepoName,
-    before: &CommitSha,
-) -> anyhow::Result<Option<TrustedConfig>> {
-    if before.is_zero() {
-        return Ok(None);
-    }
-    config_at(
-        gh,
-        repo,
-        before.as_str(),
-        format!("{repo}:{CONFIG_PATH}@{}", before.short()),
-    )
-    .await
-}
-
-async fn org_default(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
     repo: &RepoName,
+    at: ConfigAt<'_>,
 ) -> anyhow::Result<Option<TrustedConfig>> {
-    Ok(super::pull_request::org_config(gh, ctx, repo.owner())
+    Ok(effective_config(gh, ctx, repo, at)
         .await?
-        .map(|text| {
-            parse(
-                text.as_bytes(),
-                format!("{}/.github:gitops-guard.yml", repo.owner()),
-            )
+        .map(|e| TrustedConfig {
+            error: e.error_note(),
+            config: e.config,
+            source: e.source,
         }))
 }
 
@@ -190,45 +141,30 @@ pub async fn trusted_config(
 ) -> anyhow::Result<Option<TrustedConfig>> {
     let default_branch = ev.repository.default_branch.as_deref().unwrap_or("main");
     let before = CommitSha::new(ev.before.clone());
+    let at_before = if before.is_zero() {
+        ConfigAt::OrgOnly
+    } else {
+        ConfigAt::Ref(before.as_str())
+    };
     let pushed_to_default = branch_of(&ev.ref_) == Some(default_branch);
     if pushed_to_default {
-        let found = match config_at_before(gh, repo, &before).await? {
+        let found = match config_at(gh, ctx, repo, at_before).await? {
             Some(c) => Some(c),
-            None => match org_default(gh, ctx, repo).await? {
-                Some(c) => Some(c),
-                None => {
-                    config_at(
-                        gh,
-                        repo,
-                        default_branch,
-                        format!(
-                            "{repo}:{CONFIG_PATH}@{default_branch} (no earlier version exists)"
-                        ),
-                    )
-                    .await?
-                }
-            },
+            // Nothing earlier exists (no config before, no org default):
+            // such a repository was not protected before; its head decides.
+            None => config_at(gh, ctx, repo, ConfigAt::Ref(default_branch)).await?,
         };
         return Ok(found.filter(|c| protects(&c.config, default_branch, &ev.ref_)));
     }
-    let main_cfg = match config_at(
-        gh,
-        repo,
-        default_branch,
-        format!("{repo}:{CONFIG_PATH}@{default_branch}"),
-    )
-    .await?
-    {
-        Some(c) => Some(c),
-        None => org_default(gh, ctx, repo).await?,
-    };
+    let main_cfg = config_at(gh, ctx, repo, ConfigAt::Ref(default_branch)).await?;
     if let Some(c) = &main_cfg
         && protects(&c.config, default_branch, &ev.ref_)
     {
         return Ok(main_cfg);
     }
     if ev.ref_.starts_with("refs/heads/")
-        && let Some(own) = config_at_before(gh, repo, &before).await?
+        && !before.is_zero()
+        && let Some(own) = config_at(gh, ctx, repo, at_before).await?
         && protects(&own.config, default_branch, &ev.ref_)
     {
         return Ok(Some(own));
@@ -244,18 +180,9 @@ fn identity(g: &GitIdentity) -> Identity {
     }
 }
 
-/// The payload as the engine's input (pure).
+/// The payload as the engine's input (pure). The payload's `commits` array
+/// is not part of it: the commits are read from the ref movement.
 pub fn push_input(repo: &RepoName, ev: &PushEvent) -> PushInput {
-    let commits: Vec<PushCommit> = ev
-        .commits
-        .iter()
-        .map(|c| PushCommit {
-            sha: CommitSha::new(c.id.clone()),
-            title: c.message.lines().next().unwrap_or("").to_owned(),
-            author: identity(&c.author),
-            committer: identity(&c.committer),
-        })
-        .collect();
     PushInput {
         repo: repo.clone(),
         default_branch: ev
@@ -277,23 +204,31 @@ pub fn push_input(repo: &RepoName, ev: &PushEvent) -> PushInput {
             .filter(|l| !l.is_empty())
             .unwrap_or_else(|| ev.pusher.name.clone()),
         pusher: identity(&ev.pusher),
-        commits_truncated: commits.len() >= PAYLOAD_COMMIT_CAP,
-        commits,
     }
 }
 
+/// A commit from the commit API: identities carry the linked accounts
+/// (`author.login`, `committer.login`), the only logins the engine trusts.
 fn commit_from_api(c: &CommitInfo) -> PushCommit {
     let person =
         |p: &Option<crate::github::GitPerson>, login: &Option<crate::github::UserRef>| Identity {
             name: p.as_ref().and_then(|p| p.name.clone()).unwrap_or_default(),
             email: p.as_ref().and_then(|p| p.email.clone()).unwrap_or_default(),
-            login: login.as_ref().map(|u| u.login.clone()),
+            login: login
+                .as_ref()
+                .map(|u| u.login.clone())
+                .filter(|l| !l.is_empty()),
         };
     PushCommit {
         sha: CommitSha::new(c.sha.clone()),
         title: c.commit.message.lines().next().unwrap_or("").to_owned(),
         author: person(&c.commit.author, &c.author),
         committer: person(&c.commit.committer, &c.committer),
+        parents: c
+            .parents
+            .iter()
+            .map(|p| CommitSha::new(p.sha.clone()))
+            .collect(),
     }
 }
 
@@ -304,14 +239,115 @@ fn verification_of(c: &CommitInfo) -> Option<Verification> {
     })
 }
 
-fn associated(prs: Vec<crate::github::PullSummary>) -> Vec<AssociatedPr> {
+fn associated(prs: Vec<PullSummary>) -> Vec<AssociatedPr> {
     prs.into_iter()
         .map(|p| AssociatedPr {
             number: p.number,
             merged: p.merged_at.is_some(),
             base_ref: p.base.map(|b| b.ref_).unwrap_or_default(),
+            head_sha: p.head.map(|h| CommitSha::new(h.sha)),
+            merge_commit_sha: p.merge_commit_sha.map(CommitSha::new),
         })
         .collect()
+}
+
+/// The commits `input` made new to its branch (see [`NewCommits`]): one
+/// bounded, paginated compare. `before...after` for an update; for a
+/// created branch, the default branch `...after` (what the new branch has
+/// that the default branch has not; merges into other deployment branches
+/// are accepted by the engine).
+async fn new_commits(
+    gh: &dyn GitHub,
+    input: &PushInput,
+    branch: &str,
+) -> (NewCommits, Vec<CommitInfo>) {
+    let base = if input.before.is_zero() {
+        if branch == input.default_branch {
+            return (
+                NewCommits::Unknown(format!(
+                    "the default branch `{branch}` itself was created, so there is no branch to compare it with"
+                )),
+                Vec::new(),
+            );
+        }
+        input.default_branch.clone()
+    } else {
+        input.before.as_str().to_owned()
+    };
+    match gh
+        .compare_commits(&input.repo, &base, input.after.as_str(), MAX_PUSH_COMMITS)
+        .await
+    {
+        Ok(cmp) if cmp.commits.len() as u64 == cmp.total_commits => (
+            NewCommits::Listed(cmp.commits.iter().map(commit_from_api).collect()),
+            cmp.commits,
+        ),
+        Ok(cmp) => (
+            NewCommits::Unknown(format!(
+                "GitHub listed {} of the {} commits of {base}...{}",
+                cmp.commits.len(),
+                cmp.total_commits,
+                input.after.short()
+            )),
+            Vec::new(),
+        ),
+        Err(GitHubError::Limit(_)) => (
+            NewCommits::TooLarge {
+                total: None,
+                cap: MAX_PUSH_COMMITS,
+            },
+            Vec::new(),
+        ),
+        Err(e) => (
+            NewCommits::Unknown(format!(
+                "the compare {base}...{} could not be read: {e}",
+                input.after.short()
+            )),
+            Vec::new(),
+        ),
+    }
+}
+
+/// The reviews verdict of a merged PR on its final head: this App's
+/// `gitops-guard/reviews` run there concluded `success`. The run is the
+/// gate's own record, so reading it is one call instead of re-evaluating
+/// the reviews (reviews, files, CODEOWNERS, permissions) at merge time; the
+/// run's `app.id` must be this App's, because anyone with `checks: write`
+/// can post a run of that name.
+async fn review_gate(gh: &dyn GitHub, repo: &RepoName, pr: &AssociatedPr) -> ReviewGate {
+    let Some(head) = &pr.head_sha else {
+        return ReviewGate::Unknown("GitHub did not name the pull request's final head".into());
+    };
+    let Some(ours) = gh.app_id() else {
+        return ReviewGate::Unknown(
+            "gitops-guard does not act as an App here, so the origin of a check run cannot be proven"
+                .into(),
+        );
+    };
+    match gh.find_check_run(repo, head.as_str(), REVIEWS_CHECK).await {
+        Ok(Some(run)) if run.app.as_ref().map(|a| a.id) != Some(ours) => {
+            ReviewGate::NotPassed(format!(
+                "the `{REVIEWS_CHECK}` run on `{}` was not posted by this App",
+                head.short()
+            ))
+        }
+        Ok(Some(run)) if run.status != "completed" => ReviewGate::NotPassed(format!(
+            "`{REVIEWS_CHECK}` was still {} on `{}`",
+            run.status,
+            head.short()
+        )),
+        Ok(Some(run)) if run.conclusion.as_deref() == Some("success") => ReviewGate::Passed,
+        Ok(Some(run)) => ReviewGate::NotPassed(format!(
+            "`{REVIEWS_CHECK}` concluded {} on `{}`",
+            run.conclusion.as_deref().unwrap_or("nothing"),
+            head.short()
+        )),
+        Ok(None) => ReviewGate::NotPassed(format!(
+            "no `{REVIEWS_CHECK}` run of this App exists on `{}`",
+            head.short()
+        )),
+        Err(e) => ReviewGate::Unknown(e.to_string()),
+    }
 }
 
 /// Gathers the facts for `input` (see the module docs for the bounds).
@@ -331,15 +367,28 @@ pub async fn gather(
         return (facts, notes);
     }
 
-    // 1. Associated PRs. The head first: when it is the merge or squash
-    //    commit GitHub created for a PR merged into this branch, every commit
-    //    of the push came with that PR (a commit's ancestors are fixed by
-    //    its SHA), so one call covers them all.
+    // 1. The ref movement: which commits are new, with identities (linked
+    //    accounts) and signature verification from the same pages.
+    let (new, listed) = new_commits(gh, input, branch).await;
+    for c in &listed {
+        facts
+            .verification
+            .insert(CommitSha::new(c.sha.clone()), verification_of(c));
+    }
+    facts.new_commits = new;
+    let commits: Vec<PushCommit> = facts.new_commits.listed().to_vec();
+    let counts = |base: &str| merge_base_counts(&config.push, input, base);
+
+    // 2. Associated PRs. The head first: when it is the commit GitHub wrote
+    //    for a PR merged into this branch (merge, squash or last rebased
+    //    commit, or the head itself when it was pushed by hand), every new
+    //    commit came with that PR (a commit's ancestors are fixed by its
+    //    SHA), so one call covers them all; the PR's verdict decides.
     let mut lookups = 0usize;
-    let head_prs = if input.commits.iter().any(|c| c.sha == input.after) {
+    let head_prs = if commits.iter().any(|c| c.sha == input.after) {
         lookups += 1;
         match gh.commit_pulls(repo, input.after.as_str()).await {
-            Ok(p) => Some(p),
+            Ok(p) => Some(associated(p)),
             Err(e) => {
                 notes.push(format!(
                     "associated pull requests of {} could not be read: {e}",
@@ -351,32 +400,24 @@ pub async fn gather(
     } else {
         None
     };
-    let merged_head_pr = head_prs.as_ref().and_then(|prs| {
+    let head_merge = head_prs.as_ref().and_then(|prs| {
         prs.iter().find(|p| {
-            p.merged_at.is_some()
-                && p.base.as_ref().is_some_and(|b| b.ref_ == branch)
-                && p.merge_commit_sha.as_deref() == Some(input.after.as_str())
+            p.merged && counts(&p.base_ref) && p.merge_commit_sha.as_ref() == Some(&input.after)
         })
     });
-    if let Some(pr) = merged_head_pr {
-        let summary = associated(vec![pr.clone()]);
-        for c in &input.commits {
+    if let Some(pr) = head_merge {
+        for c in &commits {
             facts
                 .associated_prs
-                .insert(c.sha.clone(), Some(summary.clone()));
+                .insert(c.sha.clone(), Some(vec![pr.clone()]));
         }
     } else {
         if let Some(p) = head_prs {
-            facts
-                .associated_prs
-                .insert(input.after.clone(), Some(associated(p)));
+            facts.associated_prs.insert(input.after.clone(), Some(p));
         }
         let mut skipped = 0usize;
-        for c in &input.commits {
+        for c in &commits {
             if facts.associated_prs.contains_key(&c.sha) {
-                continue;
-            }
-            if c.author.is_github_web_flow() && c.committer.is_github_web_flow() {
                 continue;
             }
             if lookups >= MAX_PR_LOOKUPS {
@@ -397,7 +438,49 @@ pub async fn gather(
         }
     }
 
-    // 2. Organisation membership of every login, unless trusted by name.
+    // 3. The reviews verdict of every merged PR that brought commits, and
+    //    who merged those that did not pass.
+    let mut merged_prs: BTreeMap<u64, AssociatedPr> = BTreeMap::new();
+    for p in facts.associated_prs.values().flatten().flatten() {
+        if p.merged && counts(&p.base_ref) {
+            merged_prs.entry(p.number).or_insert_with(|| p.clone());
+        }
+    }
+    let mut unread = 0usize;
+    for (i, (number, pr)) in merged_prs.iter().enumerate() {
+        if i >= MAX_GATE_LOOKUPS {
+            unread += 1;
+            facts.review_gates.insert(
+                *number,
+                ReviewGate::Unknown(format!(
+                    "verdicts are read for {MAX_GATE_LOOKUPS} pull requests per push"
+                )),
+            );
+            continue;
+        }
+        let gate = review_gate(gh, repo, pr).await;
+        if gate != ReviewGate::Passed {
+            match gh.get_pull(repo, *number).await {
+                Ok(full) => {
+                    if let Some(u) = full.merged_by {
+                        facts.merged_by.insert(*number, u.login);
+                    }
+                }
+                Err(e) => notes.push(format!(
+                    "who merged pull request #{number} could not be read: {e}"
+                )),
+            }
+        }
+        facts.review_gates.insert(*number, gate);
+    }
+    if unread > 0 {
+        notes.push(format!(
+            "the reviews verdict was read for {MAX_GATE_LOOKUPS} merged pull requests only; {unread} more count as not passed"
+        ));
+    }
+
+    // 4. Organisation membership of every login, unless trusted by name or
+    //    GitHub itself (proven by its signature).
     let org = repo.owner();
     let trusted_by_name = |login: &str| {
         config.push.trusted_authors.iter().any(|t| {
@@ -406,9 +489,9 @@ pub async fn gather(
         })
     };
     let mut logins = BTreeSet::new();
-    for c in &input.commits {
+    for c in &commits {
         for id in [&c.author, &c.committer] {
-            if id.is_github_web_flow() {
+            if id.is_web_flow_account() && made_by_github(c, &facts) {
                 continue;
             }
             if let Some(l) = &id.login
@@ -445,7 +528,7 @@ pub async fn gather(
         ));
     }
 
-    // 3. `@org/team` entries: only for logins that are not active members
+    // 5. `@org/team` entries: only for logins that are not active members
     //    (team members of this org are org members anyway).
     let teams: Vec<(&str, &str)> = config
         .push
@@ -479,50 +562,7 @@ pub async fn gather(
         ));
     }
 
-    // 4. Signature verification, when required: one paginated compare.
-    if config.signatures.required && !input.commits.is_empty() {
-        let mut verified: BTreeMap<CommitSha, Option<Verification>> = BTreeMap::new();
-        if !input.before.is_zero() {
-            match gh
-                .compare(repo, input.before.as_str(), input.after.as_str())
-                .await
-            {
-                Ok(cmp) => {
-                    for c in &cmp.commits {
-                        verified.insert(CommitSha::new(c.sha.clone()), verification_of(c));
-                    }
-                }
-                Err(e) => notes.push(format!("compare of the push could not be read: {e}")),
-            }
-        }
-        let mut reads = 0usize;
-        let mut skipped = 0usize;
-        for c in &input.commits {
-            if verified.contains_key(&c.sha) {
-                continue;
-            }
-            if reads >= MAX_COMMIT_LOOKUPS {
-                skipped += 1;
-                verified.insert(c.sha.clone(), None);
-                continue;
-            }
-            reads += 1;
-            let v = gh
-                .get_commit(repo, c.sha.as_str())
-                .await
-                .ok()
-                .and_then(|ci| verification_of(&ci));
-            verified.insert(c.sha.clone(), v);
-        }
-        if skipped > 0 {
-            notes.push(format!(
-                "signatures of {skipped} commits were not read (bound of {MAX_COMMIT_LOOKUPS} single-commit reads)"
-            ));
-        }
-        facts.verification = verified;
-    }
-
-    // 5. Commits a force-push removed from the branch.
+    // 6. Commits a force-push removed from the branch.
     if input.forced && !input.before.is_zero() && !input.after.is_zero() {
         match gh
             .compare(repo, input.after.as_str(), input.before.as_str())
@@ -581,7 +621,10 @@ pub async fn run(
         && let Some(branch) = branch_of(&input.git_ref)
         && let Some(a) = alerts.iter().find(|a| {
             a.revert_branch.is_some()
-                && matches!(a.kind, AlertKind::ForcePush | AlertKind::DirectPush)
+                && matches!(
+                    a.kind,
+                    AlertKind::ForcePush | AlertKind::DirectPush | AlertKind::ReviewBypass
+                )
         })
     {
         let plan = RevertPlan {
@@ -636,10 +679,8 @@ mod tests {
         assert_eq!(input.git_ref, "refs/heads/master");
         assert_eq!(input.default_branch, "master");
         assert_eq!(input.sender, "Codertocat");
-        assert_eq!(input.commits.len(), 1);
-        assert_eq!(input.commits[0].author.login.as_deref(), Some("Codertocat"));
-        assert_eq!(input.commits[0].committer.login, None);
-        assert!(input.created && !input.forced && !input.commits_truncated);
+        assert_eq!(input.pusher.name, "Codertocat");
+        assert!(input.created && !input.forced);
         assert!(input.before.is_zero());
     }
 
@@ -656,11 +697,17 @@ mod tests {
 
     #[test]
     fn broken_config_falls_back_to_defaults() {
-        let c = parse(b"push: [", "x".into());
-        assert!(c.error.is_some());
+        use crate::pipeline::config::{CONFIG_PATH, resolve};
+        let c = resolve(None, Some((CONFIG_PATH, "push: [")), "x".into()).unwrap();
+        assert!(c.error_note().is_some());
         assert_eq!(c.config, Config::default());
-        let c = parse(b"push:\n  branches: [prod]\n", "x".into());
-        assert!(c.error.is_none());
+        let c = resolve(
+            None,
+            Some((CONFIG_PATH, "push:\n  branches: [prod]\n")),
+            "x".into(),
+        )
+        .unwrap();
+        assert!(c.error_note().is_none());
         assert_eq!(c.config.push.branches, vec!["prod".to_owned()]);
     }
 }

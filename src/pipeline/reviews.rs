@@ -23,6 +23,32 @@
 //! links a commit email to the account that verified it). GitHub offers
 //! Apps no email lookup, so other email owners stay unresolved; the summary
 //! names the ones that block.
+//!
+//! **Authority** is looked up the same lazy way, only for what the decision
+//! asks about: a reviewer's permission (`GET /repos/{o}/{r}/collaborators/
+//! {user}/permission`; `permission` admin/maintain/write counts, 404 is no
+//! access) only when their approval would otherwise count, and a CODEOWNERS
+//! team's own repository permission (`GET /orgs/{org}/teams/{slug}/repos/
+//! {o}/{r}` with the repository media type; 404 is no access) only when a
+//! counted approver might own through it or its line is still unsatisfied.
+//! Definite answers are cached per (repository, login or team) for
+//! [`PERMISSION_TTL`](super::PERMISSION_TTL) — a repository belongs to one
+//! installation, so the repository names it — and dropped on `member`,
+//! `membership`, `team` and `organization` events
+//! ([`invalidate_authority`]). A failed lookup is never cached and counts
+//! as no access; the summary says so (fail closed). Reviewers whose account
+//! `type` is `Bot` are marked for the engine, which never counts bots.
+//!
+//! **Base changes**: GitHub's review carries only `commit_id`, so the merge
+//! base at approval time is not recorded anywhere. We take GitHub's own
+//! record of base changes instead: the PR timeline's `base_ref_changed`
+//! (retarget), `automatic_base_change_succeeded` (GitHub retargeted after
+//! the old base was merged and deleted) and `base_ref_force_pushed`
+//! events. Approvals submitted at or before the latest of them are stale
+//! (with `dismiss_stale`), as GitHub dismisses approvals when the merge
+//! base changes. This needs no state of our own (a restart, a second
+//! replica or a missed webhook cannot lose it). The timeline is read only
+//! when there is an approval it could invalidate.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -37,15 +63,17 @@ use super::pull_request::{BaseConfig, blob};
 use super::snapshot::PrSnapshot;
 use crate::engine::gates::codeowners::{self, CodeOwners, LOCATIONS, Owner, ParseError};
 use crate::engine::gates::reviews::{
-    self as engine, BaseCodeOwners, PrCommit, PrFile, Review, ReviewState, ReviewsInput,
+    self as engine, Access, BaseCodeOwners, PrCommit, PrFile, Review, ReviewState, ReviewsInput,
     ReviewsOutcome, TeamMembership,
 };
-use crate::engine::ids::CommitSha;
+use crate::engine::ids::{CommitSha, RepoName};
 use crate::engine::input::ChangeStatus;
+use crate::github::event::AccessEvent;
 use crate::github::{CommitInfo, GitHub, GitHubError, ReviewInfo};
 use crate::report::checkrun::{
     self, CheckRunOutput, Conclusion, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS,
 };
+use chrono::{DateTime, Utc};
 
 /// Check-run name (stable: branch protection requires it by name).
 pub const REVIEWS_CHECK: &str = "gitops-guard/reviews";
@@ -54,6 +82,15 @@ pub const REVIEWS_CHECK: &str = "gitops-guard/reviews";
 pub const MAX_TEAM_LOOKUPS: usize = 500;
 /// Concurrent membership requests (GitHub asks for serial-ish traffic).
 const LOOKUP_CONCURRENCY: usize = 4;
+/// Most permission lookups (users and teams) one evaluation may make.
+pub const MAX_PERMISSION_LOOKUPS: usize = 500;
+/// Timeline events after which earlier approvals are stale: the PR's base
+/// (and so its merge base) changed.
+pub const BASE_CHANGE_EVENTS: &[&str] = &[
+    "base_ref_changed",
+    "automatic_base_change_succeeded",
+    "base_ref_force_pushed",
+];
 
 /// Writes `gitops-guard/reviews` for `snap` (the caller holds the PR lock).
 pub async fn run_with(
@@ -88,11 +125,8 @@ pub async fn plan(
     };
     let (files, reviews, commits) = tokio::try_join!(
         snap.files(gh),
-        async {
-            gh.list_reviews(&snap.repo, snap.pr.number)
-                .await
-                .context("listing reviews")
-        },
+        // Shared with the verdict key (`gates`), read once per delivery.
+        snap.reviews(gh),
         snap.commits(gh),
     )?;
 
@@ -132,7 +166,14 @@ pub async fn plan(
         .map(|u| u.login.clone())
         .context("GitHub returned the pull request without an author")?;
     let (reviews, skipped) = engine_reviews(&reviews);
-    let input = ReviewsInput {
+    let config = trusted.config.reviews.clone();
+    let base_changed_at =
+        if config.dismiss_stale && reviews.iter().any(|r| r.state == ReviewState::Approved) {
+            base_changed_at(gh, snap).await?
+        } else {
+            None
+        };
+    let mut input = ReviewsInput {
         author,
         head_sha: CommitSha::new(snap.pr.head.sha.clone()),
         files: files
@@ -147,32 +188,100 @@ pub async fn plan(
         commits: commits.iter().map(engine_commit).collect(),
         codeowners,
         email_logins: email_logins(&commits),
+        permissions: HashMap::new(),
+        team_access: HashMap::new(),
+        base_changed_at,
     };
-    let config = trusted.config.reviews.clone();
-    let outcome = decide(gh, ctx, &input, &config).await?;
+    let outcome = decide(gh, ctx, &snap.repo, &mut input, &config).await?;
     Ok(render(&outcome, &input, &skipped))
 }
 
-/// Runs the engine, resolving exactly the team memberships it asks about.
+/// The latest base change of the PR (see the module doc), from its timeline.
+async fn base_changed_at(
+    gh: &dyn GitHub,
+    snap: &PrSnapshot,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let events = gh
+        .list_timeline(&snap.repo, snap.pr.number)
+        .await
+        .context("reading the pull request timeline (base changes)")?;
+    let mut latest: Option<DateTime<Utc>> = None;
+    for e in events
+        .iter()
+        .filter(|e| BASE_CHANGE_EVENTS.contains(&e.event.as_str()))
+    {
+        // A base change we cannot place in time could postdate any approval.
+        let at = e
+            .created_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .with_context(|| {
+                format!(
+                    "GitHub listed a {} event without a readable time ({:?})",
+                    e.event, e.created_at
+                )
+            })?
+            .with_timezone(&Utc);
+        latest = latest.max(Some(at));
+    }
+    Ok(latest)
+}
+
+/// Runs the engine, resolving exactly the team memberships and permissions
+/// it asks about, and deciding again until it asks for nothing new.
 async fn decide(
     gh: &dyn GitHub,
     ctx: &PipelineContext,
-    input: &ReviewsInput,
+    repo: &RepoName,
+    input: &mut ReviewsInput,
     config: &crate::engine::config::ReviewsConfig,
 ) -> anyhow::Result<ReviewsOutcome> {
     let mut known: HashMap<(String, String), Option<bool>> = HashMap::new();
-    // The second pass asks about a subset of the first (a resolved member
-    // short-circuits further owners), so two passes suffice; the bound is
-    // defensive.
-    for _ in 0..4 {
+    let mut lookups = 0usize;
+    // Each pass can only ask about what the previous answers unlocked:
+    // reviewers' permissions, then the teams counted approvers may own
+    // through and their memberships, then owners of lines still unmet.
+    // The bound is defensive.
+    for _ in 0..8 {
         let rec = Recorder {
             known: &known,
             wanted: RefCell::new(BTreeSet::new()),
         };
         let outcome = engine::evaluate(input, config, &rec);
         let wanted = rec.wanted.into_inner();
-        if wanted.is_empty() {
+        if wanted.is_empty()
+            && outcome.permissions_needed.is_empty()
+            && outcome.team_access_needed.is_empty()
+        {
             return Ok(outcome);
+        }
+        lookups += outcome.permissions_needed.len() + outcome.team_access_needed.len();
+        if lookups > MAX_PERMISSION_LOOKUPS {
+            anyhow::bail!(
+                "deciding needs more than {MAX_PERMISSION_LOOKUPS} permission lookups; \
+                 list fewer owners per CODEOWNERS line"
+            );
+        }
+        let users: Vec<(String, Access)> = futures::stream::iter(outcome.permissions_needed)
+            .map(|login| async move {
+                let a = user_access(gh, ctx, repo, &login).await;
+                (login, a)
+            })
+            .buffer_unordered(LOOKUP_CONCURRENCY)
+            .collect()
+            .await;
+        input.permissions.extend(users);
+        let teams: Vec<(String, Access)> = futures::stream::iter(outcome.team_access_needed)
+            .map(|team| async move {
+                let a = team_access(gh, ctx, repo, &team).await;
+                (team, a)
+            })
+            .buffer_unordered(LOOKUP_CONCURRENCY)
+            .collect()
+            .await;
+        input.team_access.extend(teams);
+        if wanted.is_empty() {
+            continue;
         }
         if known.len() + wanted.len() > MAX_TEAM_LOOKUPS {
             anyhow::bail!(
@@ -192,7 +301,128 @@ async fn decide(
             known.insert(key, r?);
         }
     }
-    anyhow::bail!("team-membership resolution did not settle")
+    anyhow::bail!("team-membership and permission resolution did not settle")
+}
+
+/// What a failed lookup says in the summary (short, no secrets: GitHub's
+/// error kind, not the response body).
+fn lookup_failure(e: &GitHubError) -> String {
+    match e {
+        GitHubError::Auth(_) => "GitHub refused the App access".into(),
+        GitHubError::RateLimited { .. } => "GitHub rate limit exceeded".into(),
+        _ => "GitHub API error".into(),
+    }
+}
+
+/// `login`'s permission on `repo`, cached; a failure is `Unknown` (not
+/// cached, counts as no access).
+async fn user_access(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    login: &str,
+) -> Access {
+    let key = (
+        repo.to_string().to_ascii_lowercase(),
+        login.to_ascii_lowercase(),
+    );
+    if let Some(a) = ctx.permissions.get(&key).await {
+        crate::github::metrics::cache("permission", true);
+        return a;
+    }
+    crate::github::metrics::cache("permission", false);
+    let access = match gh.collaborator_permission(repo, login).await {
+        Ok(Some(p)) if p.can_write() => Access::Write(p.role().to_owned()),
+        Ok(Some(p)) => Access::NoWrite(p.role().to_owned()),
+        Ok(None) => Access::NoWrite("none".into()),
+        Err(e) => {
+            tracing::warn!(%repo, login, error = %e, "permission lookup failed");
+            return Access::Unknown(lookup_failure(&e));
+        }
+    };
+    ctx.permissions.insert(key, access.clone()).await;
+    access
+}
+
+/// The team's (`org/slug`) own permission on `repo`, cached like
+/// [`user_access`].
+async fn team_access(
+    gh: &dyn GitHub,
+    ctx: &PipelineContext,
+    repo: &RepoName,
+    team: &str,
+) -> Access {
+    let Some((org, slug)) = team.split_once('/') else {
+        return Access::NoWrite("none".into());
+    };
+    let key = (
+        repo.to_string().to_ascii_lowercase(),
+        team.to_ascii_lowercase(),
+    );
+    if let Some(a) = ctx.team_access.get(&key).await {
+        crate::github::metrics::cache("team_permission", true);
+        return a;
+    }
+    crate::github::metrics::cache("team_permission", false);
+    let access = match gh.team_repo_permission(org, slug, repo).await {
+        Ok(Some(t)) if t.can_write() => Access::Write(t.role()),
+        Ok(Some(t)) => Access::NoWrite(t.role()),
+        Ok(None) => Access::NoWrite("none".into()),
+        Err(e) => {
+            tracing::warn!(%repo, team, error = %e, "team permission lookup failed");
+            return Access::Unknown(lookup_failure(&e));
+        }
+    };
+    ctx.team_access.insert(key, access.clone()).await;
+    access
+}
+
+/// Drops cached permission and membership answers an access event may
+/// have changed. Coarse on purpose (a dropped entry costs one lookup; a
+/// kept stale one lets a removed user approve): everything for the named
+/// user under the event's owner, and for `team` events every answer under
+/// the owner (members' effective permissions follow the team's grant).
+pub fn invalidate_authority(ctx: &PipelineContext, e: &AccessEvent) {
+    let owner = e.owner().map(str::to_ascii_lowercase);
+    let user = e.user().map(str::to_ascii_lowercase);
+    let team = e
+        .team
+        .as_ref()
+        .map(|t| t.slug.to_ascii_lowercase())
+        .filter(|s| !s.is_empty());
+    let whole_owner = e.kind == "team" || user.is_none();
+    tracing::info!(
+        event = e.kind,
+        action = %e.action,
+        owner = owner.as_deref().unwrap_or("?"),
+        user = user.as_deref().unwrap_or("*"),
+        "access changed: dropping cached permissions"
+    );
+    let (o1, u1) = (owner.clone(), user.clone());
+    let r1 = ctx
+        .permissions
+        .invalidate_entries_if(move |(repo, login), _| {
+            let in_owner = o1
+                .as_deref()
+                .is_none_or(|o| repo.split('/').next() == Some(o));
+            in_owner && (whole_owner || u1.as_deref() == Some(login.as_str()))
+        });
+    let o2 = owner.clone();
+    let r2 = ctx.team_access.invalidate_entries_if(move |(repo, _), _| {
+        o2.as_deref()
+            .is_none_or(|o| repo.split('/').next() == Some(o))
+    });
+    let (o3, u3, t3) = (owner, user, team);
+    let r3 = ctx
+        .team_memberships
+        .invalidate_entries_if(move |(org, slug, login), _| {
+            o3.as_deref().is_none_or(|o| org.eq_ignore_ascii_case(o))
+                && t3.as_deref().is_none_or(|t| slug.eq_ignore_ascii_case(t))
+                && u3.as_deref().is_none_or(|u| login.eq_ignore_ascii_case(u))
+        });
+    for r in [r1.err(), r2.err(), r3.err()].into_iter().flatten() {
+        tracing::error!(error = %r, "cannot invalidate cached permissions");
+    }
 }
 
 /// Answers from `known`; records what it was asked and does not know.
@@ -270,6 +500,7 @@ fn engine_reviews(reviews: &[ReviewInfo]) -> (Vec<Review>, Vec<Skipped>) {
                 commit_id: r.commit_id.clone().map(CommitSha::new),
                 submitted_at: r.submitted_at.clone(),
                 order: i as u64,
+                bot: r.user_type.as_deref() == Some("Bot"),
             }),
             Err(_) => skipped.push(Skipped {
                 login: user.login.clone(),
@@ -424,6 +655,7 @@ mod tests {
             state: state.into(),
             commit_id: Some("h".into()),
             submitted_at: None,
+            user_type: (user == Some("b0t")).then(|| "Bot".to_owned()),
         };
         let (out, skipped) = engine_reviews(&[
             r(5, Some("a"), "APPROVED"),
@@ -437,6 +669,10 @@ mod tests {
         assert_eq!(out[1].order, 3);
         assert_eq!(skipped.len(), 1);
         assert_eq!(skipped[0].login, "b");
+        assert!(!out[0].bot);
+        // `user.type: Bot` marks the reviewer for the engine.
+        let (out, _) = engine_reviews(&[r(1, Some("b0t"), "APPROVED")]);
+        assert!(out[0].bot);
     }
 
     #[test]

@@ -277,6 +277,147 @@ pub fn could_not_evaluate(headline: &str, reason: &str) -> CheckRunOutput {
     }
 }
 
+/// One pull request's verdict on a head commit (a check run belongs to
+/// the commit, which several open PRs may share).
+#[derive(Clone, Debug)]
+pub struct PrVerdict {
+    /// PR number.
+    pub number: u64,
+    /// Its base branch.
+    pub base_ref: String,
+    /// What its run would say on its own.
+    pub output: CheckRunOutput,
+}
+
+/// How bad a conclusion is; the worst of a head's PRs wins. `neutral` from
+/// a judged PR ranks above `success`: it never says "allowed".
+pub fn badness(c: Conclusion) -> u8 {
+    match c {
+        Conclusion::Success => 0,
+        Conclusion::Neutral => 1,
+        Conclusion::Failure => 2,
+    }
+}
+
+/// The verdict on a head commit over the open PRs that have it as head.
+/// `judged` are the PRs into deployment branches: the worst conclusion
+/// wins and the summary names each PR with its result. `ignored` are the
+/// PRs into other branches: named, never counted, so a PR into a
+/// non-deployment branch cannot change the run a deployment PR needs.
+/// With no judged PR the run is `neutral`.
+pub fn head_verdict(mut judged: Vec<PrVerdict>, ignored: &[(u64, String)]) -> CheckRunOutput {
+    let ignored_line = || {
+        let list = ignored
+            .iter()
+            .map(|(n, b)| format!("#{n} into `{}`", md_code(b)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "Not judged, because their base is not a deployment branch (no gitops-guard config \
+             on it, and not in the organisation default's `push.branches`): {list}.\n\n"
+        )
+    };
+    judged.sort_by_key(|v| (std::cmp::Reverse(badness(v.output.conclusion)), v.number));
+    if judged.is_empty() {
+        let mut summary = String::from(
+            "No open pull request with this commit as its head targets a deployment branch, so \
+             gitops-guard does not judge it.\n\n",
+        );
+        if !ignored.is_empty() {
+            summary.push_str(&ignored_line());
+        }
+        return CheckRunOutput {
+            conclusion: Conclusion::Neutral,
+            title: "Not a deployment repository or branch: no open pull request with this head \
+                    targets a branch gitops-guard guards"
+                .into(),
+            summary: truncate_with_note(&summary, MAX_SUMMARY_CHARS),
+            text: None,
+            annotations: Vec::new(),
+        };
+    }
+    if judged.len() == 1 {
+        let v = judged.remove(0);
+        let mut summary = format!(
+            "Judged for pull request #{} into `{}`: **{}**.\n\n",
+            v.number,
+            md_code(&v.base_ref),
+            v.output.conclusion.as_str()
+        );
+        if !ignored.is_empty() {
+            summary.push_str(&ignored_line());
+        }
+        summary.push_str(&v.output.summary);
+        return CheckRunOutput {
+            summary: truncate_with_note(&summary, MAX_SUMMARY_CHARS),
+            ..v.output
+        };
+    }
+    let worst = &judged[0];
+    let mut summary = format!(
+        "This commit is the head of {} open pull requests into deployment branches. A check \
+         run belongs to the commit, not to one pull request, so it carries the worst of their \
+         verdicts.\n\n| Pull request | Base | Result |\n|---|---|---|\n",
+        judged.len()
+    );
+    for v in &judged {
+        let _ = writeln!(
+            summary,
+            "| #{} | `{}` | **{}**: {} |",
+            v.number,
+            md_cell(&md_code(&v.base_ref), 100),
+            v.output.conclusion.as_str(),
+            md_cell(&v.output.title, 200)
+        );
+    }
+    summary.push('\n');
+    if !ignored.is_empty() {
+        summary.push_str(&ignored_line());
+    }
+    let budget = MAX_SUMMARY_CHARS.saturating_sub(summary.chars().count() + 400) / judged.len();
+    for v in &judged {
+        let _ = write!(
+            summary,
+            "### #{} into `{}`\n\n{}\n\n",
+            v.number,
+            md_code(&v.base_ref),
+            truncate_with_note(&v.output.summary, budget.max(200))
+        );
+    }
+    let mut annotations: Vec<Annotation> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for a in judged.iter().flat_map(|v| v.output.annotations.iter()) {
+        if annotations.len() < MAX_ANNOTATIONS && seen.insert(a.clone()) {
+            annotations.push(a.clone());
+        }
+    }
+    let texts: Vec<String> = judged
+        .iter()
+        .filter_map(|v| {
+            v.output
+                .text
+                .as_ref()
+                .map(|t| format!("### #{}\n\n{t}", v.number))
+        })
+        .collect();
+    CheckRunOutput {
+        conclusion: worst.output.conclusion,
+        title: truncate_chars(
+            &format!(
+                "#{}: {} (worst of {} pull requests)",
+                worst.number,
+                worst.output.title,
+                judged.len()
+            ),
+            MAX_TITLE_CHARS,
+        ),
+        summary: truncate_with_note(&summary, MAX_SUMMARY_CHARS),
+        text: (!texts.is_empty())
+            .then(|| truncate_with_note(&texts.join("\n\n"), MAX_SUMMARY_CHARS)),
+        annotations,
+    }
+}
+
 fn annotation(f: &Finding) -> Annotation {
     let mut message = f.message.clone();
     if let (Some(kind), Some(name)) = (&f.kind, &f.name) {
@@ -286,6 +427,9 @@ fn annotation(f: &Finding) -> Annotation {
             .map(|n| format!(" in namespace {n}"))
             .unwrap_or_default();
         message = format!("{kind}/{name}{ns}: {message}");
+    }
+    if let Some(root) = &f.root {
+        message = format!("{message} (rendered from {root})");
     }
     Annotation {
         path: f.file.clone(),
@@ -485,5 +629,72 @@ mod tests {
             "Deployment/web in namespace prod: container `app` | is privileged"
         );
         assert!(out.summary.contains("container `app` \\| is privileged"));
+    }
+
+    fn verdict(number: u64, base: &str, c: Conclusion, title: &str) -> PrVerdict {
+        PrVerdict {
+            number,
+            base_ref: base.into(),
+            output: CheckRunOutput {
+                conclusion: c,
+                title: title.into(),
+                summary: format!("summary of #{number}"),
+                text: None,
+                annotations: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_worst_pr_on_a_head_wins_and_every_pr_is_named() {
+        let out = head_verdict(
+            vec![
+                verdict(8, "evil", Conclusion::Success, "approved"),
+                verdict(7, "main", Conclusion::Failure, "1 more approval needed"),
+            ],
+            &[(9, "sandbox".into())],
+        );
+        assert_eq!(out.conclusion, Conclusion::Failure);
+        assert!(
+            out.title.starts_with("#7: 1 more approval needed"),
+            "{}",
+            out.title
+        );
+        for needle in [
+            "| #7 | `main` | **failure**",
+            "| #8 | `evil` | **success**",
+            "#9 into `sandbox`",
+            "summary of #7",
+            "summary of #8",
+        ] {
+            assert!(out.summary.contains(needle), "{needle}: {}", out.summary);
+        }
+        let both_pass = head_verdict(
+            vec![
+                verdict(7, "main", Conclusion::Success, "ok"),
+                verdict(8, "prod", Conclusion::Success, "ok"),
+            ],
+            &[],
+        );
+        assert_eq!(both_pass.conclusion, Conclusion::Success);
+    }
+
+    #[test]
+    fn non_deployment_prs_never_count_and_neutral_needs_no_judged_pr() {
+        let one = head_verdict(
+            vec![verdict(7, "main", Conclusion::Success, "ok")],
+            &[(8, "sandbox".into())],
+        );
+        assert_eq!(
+            (one.conclusion, one.title.as_str()),
+            (Conclusion::Success, "ok")
+        );
+        assert!(one.summary.contains("pull request #7 into `main`"));
+        let none = head_verdict(Vec::new(), &[(8, "sandbox".into())]);
+        assert_eq!(none.conclusion, Conclusion::Neutral);
+        assert!(none.summary.contains("#8 into `sandbox`"));
+        // A judged PR's neutral never reads better than another's success.
+        assert!(badness(Conclusion::Neutral) > badness(Conclusion::Success));
+        assert!(badness(Conclusion::Failure) > badness(Conclusion::Neutral));
     }
 }

@@ -43,7 +43,7 @@ pub fn render(ev: &Evaluation, info: &RunInfo) -> String {
 }
 
 fn finding(f: &Finding) -> Value {
-    json!({
+    let mut v = json!({
         "rule": f.rule.as_str(),
         "severity": f.severity.as_str(),
         "file": f.file,
@@ -52,7 +52,13 @@ fn finding(f: &Finding) -> Value {
         "name": f.name,
         "namespace": f.namespace,
         "message": f.message,
-    })
+    });
+    // Only findings on rendered objects carry `root` (the file that
+    // defines the render root); the contract's fields stay as they are.
+    if let Some(root) = &f.root {
+        v["root"] = json!(root);
+    }
+    v
 }
 
 #[cfg(test)]

@@ -198,6 +198,7 @@ const TABLE: &[Entry] = &[
     ("force-push", "ForcePush", E, 8.0),
     ("branch-deleted", "BranchDeleted", E, 8.0),
     ("direct-push", "DirectPush", E, 8.0),
+    ("review-bypass", "ReviewBypass", E, 8.0),
     ("unknown-author", "UnknownAuthor", W, 6.0),
     ("protection-weakened", "ProtectionWeakened", E, 8.0),
 ];

@@ -164,6 +164,7 @@ fn result(f: &Finding, rule_index: usize, fingerprint: String) -> Value {
         ("kind", &f.kind),
         ("name", &f.name),
         ("namespace", &f.namespace),
+        ("root", &f.root),
     ] {
         if let Some(v) = v {
             props.insert(k.to_owned(), json!(v));
@@ -178,12 +179,16 @@ fn result(f: &Finding, rule_index: usize, fingerprint: String) -> Value {
 /// The message, prefixed with the object it is about (code scanning shows
 /// only the message and the line).
 fn message(f: &Finding) -> String {
-    match (&f.kind, &f.name) {
+    let m = match (&f.kind, &f.name) {
         (Some(kind), Some(name)) if !name.is_empty() => match &f.namespace {
             Some(ns) => format!("{kind} {ns}/{name}: {}", f.message),
             None => format!("{kind} {name}: {}", f.message),
         },
         _ => f.message.clone(),
+    };
+    match &f.root {
+        Some(root) => format!("{m} (rendered from {root})"),
+        None => m,
     }
 }
 
@@ -201,6 +206,11 @@ fn fingerprint(f: &Finding) -> String {
         &f.message,
     ] {
         h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    // Only rendered findings add their root, so other fingerprints stay.
+    if let Some(root) = &f.root {
+        h.update(root.as_bytes());
         h.update([0u8]);
     }
     hex::encode(&h.finalize()[..16])

@@ -116,6 +116,9 @@ fn finding_line(f: &Finding, st: Style) -> String {
             }
         }
     }
+    if let Some(root) = &f.root {
+        let _ = write!(line, " [rendered from {}]", one_line(root));
+    }
     line
 }
 

@@ -69,6 +69,22 @@ pub struct AlertState {
     pub refs: HashMap<(String, String), String>,
     pub created_commits: Vec<CreatedCommit>,
     pub created_pulls: Vec<CreatedPull>,
+    /// (repo, number) → merged PRs as `GET /pulls/{n}` returns them (with
+    /// `merged_by`), for PRs the pull-request fake does not hold.
+    pub merged_pulls: HashMap<(String, u64), Value>,
+    /// (`repos/{o}/{r}` or `orgs/{org}`, ruleset id) → saved versions,
+    /// oldest first (the ruleset history API).
+    pub ruleset_versions: HashMap<(String, u64), Vec<Value>>,
+    /// `GET /installation/repositories` (`{id, full_name, default_branch}`).
+    pub installation_repos: Vec<Value>,
+}
+
+/// `GET /pulls/{n}` for a PR recorded by [`FakeGitHub::merged_pr`].
+pub fn merged_pull_json(st: &FakeState, repo: &str, number: u64) -> Option<Value> {
+    st.alerts
+        .merged_pulls
+        .get(&(repo.to_owned(), number))
+        .cloned()
 }
 
 fn err(status: StatusCode, message: &str) -> Response {
@@ -155,6 +171,23 @@ pub fn routes() -> Router<Arc<Mutex<FakeState>>> {
         .route("/repos/{o}/{r}/git/commits", post(create_commit))
         .route("/repos/{o}/{r}/git/refs", post(create_ref))
         .route("/repos/{o}/{r}/pulls", post(create_pull))
+        .route(
+            "/repos/{o}/{r}/rulesets/{id}/history",
+            get(repo_ruleset_history),
+        )
+        .route(
+            "/repos/{o}/{r}/rulesets/{id}/history/{v}",
+            get(repo_ruleset_version),
+        )
+        .route(
+            "/orgs/{org}/rulesets/{id}/history",
+            get(org_ruleset_history),
+        )
+        .route(
+            "/orgs/{org}/rulesets/{id}/history/{v}",
+            get(org_ruleset_version),
+        )
+        .route("/installation/repositories", get(installation_repos))
 }
 
 async fn get_commit(
@@ -201,6 +234,19 @@ async fn compare(
     let Some((base, head)) = spec.split_once("...") else {
         return err(StatusCode::NOT_FOUND, "Not Found");
     };
+    // Branch names resolve through the refs, as on GitHub.
+    let (base, head) = {
+        let s = st.lock().unwrap();
+        let resolve = |x: &str| {
+            s.alerts
+                .refs
+                .get(&(repo.clone(), format!("heads/{x}")))
+                .cloned()
+                .unwrap_or_else(|| x.to_owned())
+        };
+        (resolve(base), resolve(head))
+    };
+    let (base, head) = (base.as_str(), head.as_str());
     // One compare route for the whole fake: commits this module does not
     // model are pull-request ranges, answered by the reviews fake.
     let modelled = {
@@ -467,8 +513,10 @@ impl FakeGitHub {
     }
 
     /// Says `sha` came with PR `number` merged into `base` (merge commit
-    /// `merge_sha`).
+    /// `merge_sha`), an approved PR: its head (`sha`) carries this App's
+    /// successful `gitops-guard/reviews` run.
     pub fn associate_pr(&self, repo: &str, sha: &str, number: u64, base: &str, merge_sha: &str) {
+        self.reviews_run(repo, sha, "success", None);
         self.st()
             .alerts
             .commit_pulls
@@ -480,6 +528,72 @@ impl FakeGitHub {
                 "base": {"ref": base, "sha": "0000000000000000000000000000000000000000"},
                 "head": {"ref": format!("feature-{number}"), "sha": sha}
             }));
+    }
+
+    /// Records PR `number` merged into `base` through GitHub: every commit
+    /// of `commits` lists it as associated, its final head is `head`, the
+    /// commit GitHub wrote is `merge_sha`, and `merged_by` merged it. When
+    /// `reviews_passed`, this App's `gitops-guard/reviews` run on `head`
+    /// concluded `success` (an approved PR); otherwise there is none.
+    #[allow(clippy::too_many_arguments)]
+    pub fn merged_pr(
+        &self,
+        repo: &str,
+        number: u64,
+        base: &str,
+        head: &str,
+        merge_sha: &str,
+        commits: &[&str],
+        merged_by: &str,
+        reviews_passed: bool,
+    ) {
+        let pr = json!({
+            "number": number, "state": "closed", "merged_at": "2026-01-01T00:00:00Z",
+            "merge_commit_sha": merge_sha,
+            "base": {"ref": base, "sha": "0000000000000000000000000000000000000000"},
+            "head": {"ref": format!("feature-{number}"), "sha": head},
+            "user": {"login": "author", "id": 1},
+            "merged_by": {"login": merged_by, "id": 2},
+            "commits": commits.len(), "changed_files": 1, "draft": false
+        });
+        {
+            let mut st = self.st();
+            for c in commits {
+                st.alerts
+                    .commit_pulls
+                    .entry((repo.to_owned(), (*c).to_owned()))
+                    .or_default()
+                    .push(pr.clone());
+            }
+            st.alerts.merged_pulls.insert((repo.to_owned(), number), pr);
+        }
+        if reviews_passed {
+            self.reviews_run(repo, head, "success", None);
+        }
+    }
+
+    /// A completed `gitops-guard/reviews` run on `head` concluding
+    /// `conclusion`, posted by this App, or by the App `app_id` when given.
+    pub fn reviews_run(&self, repo: &str, head: &str, conclusion: &str, app_id: Option<u64>) {
+        let mut st = self.st();
+        let app_id = app_id.unwrap_or_else(|| st.app_id.parse().unwrap_or(0));
+        let id = 900_000 + st.check_runs.len() as u64;
+        st.check_runs.push(super::fake_github::FakeCheckRun {
+            id,
+            repo: repo.to_owned(),
+            name: "gitops-guard/reviews".into(),
+            head_sha: head.to_owned(),
+            status: "completed".into(),
+            conclusion: Some(conclusion.to_owned()),
+            external_id: String::new(),
+            title: Some(conclusion.to_owned()),
+            summary: Some(String::new()),
+            text: None,
+            annotations: Vec::new(),
+            app_id,
+            patches: 0,
+            annotation_batches: Vec::new(),
+        });
     }
 
     /// Makes `login` an active member of `org`.
@@ -535,5 +649,283 @@ impl FakeSlack {
             .iter()
             .map(|v| v["text"].as_str().unwrap_or("").to_owned())
             .collect()
+    }
+}
+
+/// Push scenarios shared by `tests/push_alerts.rs` and
+/// `tests/push_movement.rs`: a harness with the real router and worker
+/// against the fake GitHub, signed `push` deliveries built from the upstream
+/// fixtures, and the issues the alerts opened.
+pub mod scenario {
+    use std::sync::Arc;
+
+    use axum::http::StatusCode;
+    use gitops_guard::cli::server::App;
+    use gitops_guard::github::auth::AppAuth;
+    use gitops_guard::github::client::AppInstallations;
+    use gitops_guard::pipeline::{Dispatcher, PipelineContext};
+    use serde_json::{Value, json};
+
+    use super::super::fake_github::{FakeGitHub, FakeIssue};
+    use super::super::*;
+    use super::{FakeSlack, Who, tree_of};
+
+    pub const CONFIG: &str = ".github/gitops-guard.yml";
+    pub const MANIFEST: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n";
+    pub const BASIC: &str = "version: 1\npush:\n  branches: [main]\n";
+
+    /// A harness whose App reads `SLACK_URL` from `slack` (not the process env).
+    pub async fn harness(slack: Option<&FakeSlack>) -> Harness {
+        gitops_guard::cli::server::install_crypto_provider();
+        if std::env::var_os("TEST_LOG").is_some() {
+            gitops_guard::cli::server::init_tracing();
+        }
+        let fake = FakeGitHub::start(APP_ID, &keys().public_pem).await;
+        let s = settings(&fake.url);
+        let auth =
+            AppAuth::new(&s.app_id, &s.private_key_pem, &s.api_url, s.retry.clone()).unwrap();
+        let url = slack.map(|s| s.url.clone());
+        let env: gitops_guard::pipeline::alerts::EnvLookup =
+            Arc::new(move |name| (name == "SLACK_URL").then(|| url.clone()).flatten());
+        let dispatcher = Dispatcher::new(
+            Arc::new(AppInstallations::new(auth)),
+            Arc::new(PipelineContext::default()),
+        )
+        .with_env(env);
+        let app = App::with_handler(&s, Arc::new(dispatcher));
+        Harness { fake, app }
+    }
+
+    /// The trusted base: `main` at a commit holding `config`, made by a member.
+    pub fn base(h: &Harness, config: &str) -> String {
+        h.fake.add_org_member("acme", "alice");
+        let c0 = h.fake.git_commit(
+            REPO,
+            &[(CONFIG, config), ("apps/a.yaml", MANIFEST)],
+            &[],
+            "initial",
+            &Who::user("alice"),
+            &Who::web_flow(),
+            true,
+        );
+        h.fake.set_branch(REPO, "main", &c0);
+        c0
+    }
+
+    pub struct PushSpec<'a> {
+        pub git_ref: &'a str,
+        pub before: &'a str,
+        pub after: &'a str,
+        pub forced: bool,
+        pub deleted: bool,
+        pub sender: &'a str,
+        /// (sha, message, author, committer)
+        pub commits: Vec<(String, &'a str, Who, Who)>,
+    }
+
+    /// `push` from the upstream fixture, rewritten to `spec`.
+    pub fn push_event(fixture_name: &str, spec: &PushSpec) -> Vec<u8> {
+        let mut v = fixture(fixture_name);
+        let (owner, name) = REPO.split_once('/').unwrap();
+        v["repository"]["full_name"] = REPO.into();
+        v["repository"]["name"] = name.into();
+        v["repository"]["owner"]["login"] = owner.into();
+        v["repository"]["owner"]["name"] = owner.into();
+        v["repository"]["default_branch"] = "main".into();
+        v["repository"]["master_branch"] = "main".into();
+        v["installation"] = json!({ "id": INSTALLATION, "node_id": "x" });
+        v["ref"] = spec.git_ref.into();
+        v["before"] = spec.before.into();
+        v["after"] = spec.after.into();
+        v["created"] = spec.before.starts_with("0000000").into();
+        v["deleted"] = spec.deleted.into();
+        v["forced"] = spec.forced.into();
+        v["compare"] = format!(
+            "https://github.com/{REPO}/compare/{}...{}",
+            &spec.before[..12],
+            &spec.after[..12]
+        )
+        .into();
+        v["sender"]["login"] = spec.sender.into();
+        v["pusher"] = json!({"name": spec.sender, "email": format!("{}@example.com", spec.sender)});
+        // Keep the fixture's commit object shape; rewrite ids and identities.
+        let template = v["commits"]
+            .as_array()
+            .and_then(|a| a.first().cloned())
+            .unwrap_or_else(|| json!({}));
+        let commits: Vec<Value> = spec
+            .commits
+            .iter()
+            .map(|(sha, msg, author, committer)| {
+                let mut c = template.clone();
+                c["id"] = sha.as_str().into();
+                c["tree_id"] = tree_of(sha).into();
+                c["message"] = (*msg).into();
+                c["author"] = author.payload();
+                c["committer"] = committer.payload();
+                c["distinct"] = true.into();
+                c
+            })
+            .collect();
+        v["head_commit"] = commits.last().cloned().unwrap_or(Value::Null);
+        v["commits"] = commits.into();
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    pub async fn deliver_push(h: &Harness, spec: &PushSpec<'_>) {
+        deliver_push_fixture(h, "push.json", spec).await;
+    }
+
+    pub async fn deliver_push_fixture(h: &Harness, fixture_name: &str, spec: &PushSpec<'_>) {
+        let body = push_event(fixture_name, spec);
+        assert_eq!(
+            h.deliver("push", &delivery_id(), &body).await,
+            StatusCode::ACCEPTED
+        );
+        h.settle().await;
+    }
+
+    pub fn issues(h: &Harness) -> Vec<FakeIssue> {
+        h.fake.st().issues.clone()
+    }
+
+    pub fn issue_of<'a>(all: &'a [FakeIssue], kind: &str) -> Option<&'a FakeIssue> {
+        all.iter()
+            .find(|i| i.title.starts_with(&format!("[{kind}]")))
+    }
+}
+
+// ------------------------------------------------------------- rulesets
+
+/// A ruleset version as the history API lists it.
+fn version_entry(v: &Value, i: usize) -> Value {
+    json!({
+        "version_id": i + 1,
+        "actor": {"id": 1, "type": "User"},
+        "updated_at": v["updated_at"].clone(),
+    })
+}
+
+fn ruleset_history(s: &FakeState, scope: String, id: u64) -> Response {
+    match s.alerts.ruleset_versions.get(&(scope, id)) {
+        Some(vs) => {
+            let mut list: Vec<Value> = vs
+                .iter()
+                .enumerate()
+                .map(|(i, v)| version_entry(v, i))
+                .collect();
+            list.reverse();
+            axum::Json(Value::Array(list)).into_response()
+        }
+        None => err(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+fn ruleset_version(s: &FakeState, scope: String, id: u64, v: usize) -> Response {
+    match s
+        .alerts
+        .ruleset_versions
+        .get(&(scope, id))
+        .and_then(|vs| vs.get(v.wrapping_sub(1)).map(|x| (x, v)))
+    {
+        Some((state, v)) => {
+            let mut e = version_entry(state, v - 1);
+            e["state"] = state.clone();
+            axum::Json(e).into_response()
+        }
+        None => err(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+async fn repo_ruleset_history(
+    State(st): S,
+    Path((o, r, id)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    let s = st.lock().unwrap();
+    guard!(s, headers);
+    ruleset_history(&s, format!("repos/{o}/{r}"), id)
+}
+
+async fn repo_ruleset_version(
+    State(st): S,
+    Path((o, r, id, v)): Path<(String, String, u64, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    let s = st.lock().unwrap();
+    guard!(s, headers);
+    ruleset_version(&s, format!("repos/{o}/{r}"), id, v)
+}
+
+async fn org_ruleset_history(
+    State(st): S,
+    Path((org, id)): Path<(String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    let s = st.lock().unwrap();
+    guard!(s, headers);
+    ruleset_history(&s, format!("orgs/{org}"), id)
+}
+
+async fn org_ruleset_version(
+    State(st): S,
+    Path((org, id, v)): Path<(String, u64, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    let s = st.lock().unwrap();
+    guard!(s, headers);
+    ruleset_version(&s, format!("orgs/{org}"), id, v)
+}
+
+async fn installation_repos(
+    State(st): S,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let s = st.lock().unwrap();
+    guard!(s, headers);
+    let all = &s.alerts.installation_repos;
+    let per: usize = q
+        .get("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page: usize = q
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per)
+        .take(per)
+        .cloned()
+        .collect();
+    axum::Json(json!({"total_count": all.len(), "repositories": items})).into_response()
+}
+
+impl FakeGitHub {
+    /// Saves a new version of a ruleset (`scope`: `repos/{o}/{r}` or
+    /// `orgs/{org}`), as editing it on GitHub does; returns the saved state
+    /// (with its `updated_at`), which is what the webhook then carries.
+    pub fn save_ruleset(&self, scope: &str, mut ruleset: Value) -> Value {
+        let mut s = self.st();
+        let id = ruleset["id"].as_u64().expect("a ruleset needs an id");
+        let versions = s
+            .alerts
+            .ruleset_versions
+            .entry((scope.to_owned(), id))
+            .or_default();
+        ruleset["updated_at"] = format!("2026-01-01T00:00:{:02}Z", versions.len()).into();
+        versions.push(ruleset.clone());
+        ruleset
+    }
+
+    /// Lets the installation see a repository (`GET /installation/repositories`).
+    pub fn add_installation_repo(&self, full_name: &str, id: u64, default_branch: &str) {
+        self.st()
+            .alerts
+            .installation_repos
+            .push(json!({"id": id, "full_name": full_name, "default_branch": default_branch}));
     }
 }

@@ -3,7 +3,8 @@
 //! talks HTTP to it, so JWT signing, the installation-token exchange,
 //! pagination, retries and check-run batching are all exercised.
 //!
-//! Modelled: repositories as commits (full file maps), recursive trees and
+//! Modelled: repositories as commits (full file maps), the open-PR list
+//! (`GET /pulls?state=`; PRs may share a head commit), recursive trees and
 //! blobs by SHA, contents, pull requests (files computed from the base and
 //! head commits), reviews, PR commits, check runs (annotations appended per
 //! request, ≤ 50 per request enforced, GitHub's text limits enforced),
@@ -131,6 +132,9 @@ pub struct FakeState {
     pub calls: Vec<Call>,
     /// Commit metadata, associated PRs, refs, git data writes (alerts).
     pub alerts: super::fake_alerts::AlertState,
+    /// Repository permissions, team grants, PR timelines and the review
+    /// clock (reviews gate).
+    pub authority: super::fake_reviews::AuthorityState,
     next_id: u64,
 }
 
@@ -235,6 +239,33 @@ impl FakeGitHub {
                 ],
             },
         );
+    }
+
+    /// Opens PR `number` from branch `head_ref` at `head_sha` into branch
+    /// `base_ref` at `base_sha` (PRs may share a head commit, as on GitHub).
+    pub fn open_pr_into(
+        &self,
+        repo: &str,
+        number: u64,
+        base_ref: &str,
+        base_sha: &str,
+        head_ref: &str,
+        head_sha: &str,
+    ) {
+        self.open_pr(repo, number, base_sha, head_sha);
+        let mut st = self.st();
+        let p = st.pulls.get_mut(&(repo.to_owned(), number)).unwrap();
+        p.base_ref = base_ref.to_owned();
+        p.head_ref = head_ref.to_owned();
+    }
+
+    /// Sets PR `number`'s state (`open` / `closed`).
+    pub fn set_pr_state(&self, repo: &str, number: u64, state: &str) {
+        self.st()
+            .pulls
+            .get_mut(&(repo.to_owned(), number))
+            .expect("PR exists in the fake")
+            .state = state.to_owned();
     }
 
     /// Injects a failure for the next `times` matching requests.
@@ -375,6 +406,7 @@ fn routes(state: Arc<Mutex<FakeState>>) -> Router {
     Router::new()
         .route("/app", get(get_app))
         .route("/app/installations/{id}/access_tokens", post(access_token))
+        .route("/repos/{o}/{r}/pulls", get(list_pulls))
         .route("/repos/{o}/{r}/pulls/{n}", get(get_pull))
         .route("/repos/{o}/{r}/pulls/{n}/files", get(pull_files))
         .route("/repos/{o}/{r}/pulls/{n}/commits", get(pull_commits))
@@ -610,8 +642,43 @@ async fn get_pull(
     guard!(s, headers);
     match s.pulls.get(&(format!("{o}/{r}"), n)) {
         Some(p) => axum::Json(pull_json(p, diff(&s, p).len())).into_response(),
-        None => err(StatusCode::NOT_FOUND, "Not Found"),
+        // Merged PRs recorded for push alerts.
+        None => match super::fake_alerts::merged_pull_json(&s, &format!("{o}/{r}"), n) {
+            Some(v) => axum::Json(v).into_response(),
+            None => err(StatusCode::NOT_FOUND, "Not Found"),
+        },
     }
+}
+
+/// `GET /pulls?state=…` (default `open`), newest first as GitHub lists
+/// them; the list omits `commits` and `changed_files`, as GitHub's does.
+async fn list_pulls(
+    State(st): S,
+    Path((o, r)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let s = st.lock().unwrap();
+    guard!(s, headers);
+    let repo = format!("{o}/{r}");
+    let state = q.get("state").map_or("open", String::as_str);
+    let mut pulls: Vec<&FakePull> = s
+        .pulls
+        .values()
+        .filter(|p| p.repo == repo && (state == "all" || p.state == state))
+        .collect();
+    pulls.sort_by_key(|p| std::cmp::Reverse(p.number));
+    let items = pulls
+        .into_iter()
+        .map(|p| {
+            let mut v = pull_json(p, 0);
+            let o = v.as_object_mut().unwrap();
+            o.remove("commits");
+            o.remove("changed_files");
+            v
+        })
+        .collect();
+    paged(items, &q, &format!("/repos/{o}/{r}/pulls"))
 }
 
 async fn pull_files(

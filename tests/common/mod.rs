@@ -273,3 +273,59 @@ pub fn check_suite_event(action: &str, repo: &str, number: u64, base: &str, head
     }]);
     serde_json::to_vec(&v).unwrap()
 }
+
+/// `pull_request.<action>` for PR `number` from `head` into branch
+/// `base_ref` at `base` (PRs sharing a head, retargets); `closed` closes it
+/// unmerged, `edited` says the base changed from `sandbox`.
+pub fn pr_event_into(
+    action: &str,
+    repo: &str,
+    number: u64,
+    base_ref: &str,
+    base: &str,
+    head: &str,
+) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&pr_event(action, repo, number, base, head)).unwrap();
+    v["pull_request"]["base"]["ref"] = base_ref.into();
+    match action {
+        "closed" => {
+            v["pull_request"]["state"] = "closed".into();
+            v["pull_request"]["merged"] = false.into();
+        }
+        "edited" => {
+            v["changes"] = serde_json::json!({
+                "base": {"ref": {"from": "sandbox"}, "sha": {"from": "0".repeat(40)}}
+            });
+        }
+        _ => {}
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// `pull_request_review.<action>` by `user` (`state` as the webhook spells
+/// it) on PR `number` at `head`, into `base_ref`.
+#[allow(clippy::too_many_arguments)]
+pub fn review_event_on(
+    action: &str,
+    repo: &str,
+    number: u64,
+    base_ref: &str,
+    base: &str,
+    head: &str,
+    user: &str,
+    state: &str,
+) -> Vec<u8> {
+    let mut v = fixture("pull_request_review.submitted.json");
+    v["action"] = action.into();
+    set_repo(&mut v, repo);
+    v["review"]["user"]["login"] = user.into();
+    v["review"]["state"] = state.into();
+    v["review"]["commit_id"] = head.into();
+    let pr = &mut v["pull_request"];
+    pr["number"] = number.into();
+    pr["state"] = "open".into();
+    pr["head"]["sha"] = head.into();
+    pr["base"]["sha"] = base.into();
+    pr["base"]["ref"] = base_ref.into();
+    serde_json::to_vec(&v).unwrap()
+}

@@ -32,11 +32,15 @@
 //!   `manifests.ignore_defaults` may go `true` → `false` (judge more
 //!   files), never back.
 //!
-//! Exceptions are the one addition a repository may make: its
-//! `admission.exceptions` are appended to the org's. Each one is reviewed
-//! through CODEOWNERS on the base branch, must carry a reason and is
-//! reported when applied or expired, which is the documented way to waive a
-//! rule for one workload; the org's own exceptions cannot be removed.
+//! Exceptions are the one addition a repository may make, and only where
+//! the org allows it: a repository exception is appended to the org's when
+//! its rule is listed in the org file's `admission.exceptions_allowed_in_repo`
+//! (default none); any other repository exception would waive what the org
+//! enforces and is an error at its line. Each one is reviewed through
+//! CODEOWNERS on the base branch, must carry a reason and name the workload,
+//! and is reported when applied or expired; the org's own exceptions cannot
+//! be removed. `exceptions_allowed_in_repo` itself is org-only
+//! ([`repo_file_errors`]).
 
 use super::parse::{ConfigError, ParsedConfig, read_config};
 use super::{Config, PssLevel, Unowned};
@@ -204,15 +208,35 @@ fn fixed_destination(
     }
 }
 
+/// Problems a file has only because it is a repository's file (not the
+/// organisation's): keys that belong to the org file alone. Checked on
+/// every path that reads a repository config, with or without an org file.
+pub fn repo_file_errors(repo: &ParsedConfig) -> Vec<ConfigError> {
+    const ORG_ONLY: &[&[&str]] = &[&["admission", "exceptions_allowed_in_repo"]];
+    ORG_ONLY
+        .iter()
+        .filter(|p| repo.sets(p))
+        .map(|p| {
+            ConfigError::new(
+                &repo.file,
+                repo.line_of(p).unwrap_or(1),
+                p.join("."),
+                "belongs in the organisation default (`gitops-guard.yml` in the org's `.github` repository); a repository cannot decide which of its own exceptions the org allows",
+            )
+        })
+        .collect()
+}
+
 /// Merges a repository config onto the org defaults, tighten-only. Errors
 /// name the repository file, the line of the loosening key and the org
-/// value it would loosen.
+/// value it would loosen. A repository exception for a rule the org file
+/// does not list in `admission.exceptions_allowed_in_repo` is an error.
 pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<ConfigError>> {
     let mut m = M {
         org,
         repo,
         out: org.config.clone(),
-        errors: Vec::new(),
+        errors: repo_file_errors(repo),
     };
 
     // manifests: layout, compared only when the org writes it.
@@ -380,10 +404,30 @@ pub fn merge_org(org: &ParsedConfig, repo: &ParsedConfig) -> Result<Config, Vec<
         |c| &mut c.admission.images.forbid_latest,
     );
     if repo.sets(&["admission", "exceptions"]) {
-        m.out
-            .admission
-            .exceptions
-            .extend(repo.config.admission.exceptions.iter().cloned());
+        let allowed = &org.config.admission.exceptions_allowed_in_repo;
+        for (i, ex) in repo.config.admission.exceptions.iter().enumerate() {
+            if allowed.contains(&ex.rule) {
+                m.out.admission.exceptions.push(ex.clone());
+                continue;
+            }
+            // The org default enforces every rule it does not list; a
+            // repository exception for it would waive the floor.
+            let line = ex.source.as_ref().map_or_else(
+                || repo.line_of(&["admission", "exceptions"]).unwrap_or(1),
+                |s| s.line,
+            );
+            m.errors.push(ConfigError::new(
+                &repo.file,
+                line,
+                format!("admission.exceptions[{i}].rule"),
+                format!(
+                    "waives `{}`, which the organisation default in {} enforces; a repository exception may only waive rules the org lists in `admission.exceptions_allowed_in_repo` ({}); ask the org to list it, or move the exception to the org file",
+                    ex.rule,
+                    org.file,
+                    list(allowed.iter().map(String::as_str))
+                ),
+            ));
+        }
     }
 
     // gitops
@@ -528,7 +572,14 @@ pub fn effective_config(
     match (org, repo) {
         (Ok(None), Ok(None)) => Ok(Config::default()),
         (Ok(Some(o)), Ok(None)) => Ok(o.config),
-        (Ok(None), Ok(Some(r))) => Ok(r.config),
+        (Ok(None), Ok(Some(r))) => {
+            let errors = repo_file_errors(&r);
+            if errors.is_empty() {
+                Ok(r.config)
+            } else {
+                Err(errors)
+            }
+        }
         (Ok(Some(o)), Ok(Some(r))) => merge_org(&o, &r),
         (Err(mut a), Err(b)) => {
             a.extend(b);
@@ -903,7 +954,7 @@ mod tests {
 
     #[test]
     fn repo_exceptions_are_added_to_org_exceptions() {
-        let org = "admission:\n  exceptions:\n    - rule: host-namespaces\n      match: {namespace: monitoring}\n      reason: org-wide node exporter\n";
+        let org = "admission:\n  exceptions:\n    - rule: host-namespaces\n      match: {namespace: monitoring}\n      reason: org-wide node exporter\n  exceptions_allowed_in_repo: [privileged]\n";
         let repo = "# repo\nadmission:\n  exceptions:\n    - rule: privileged\n      match: {name: csi-driver}\n      reason: CSI node plugin\n      expires: 2027-01-01\n";
         let c = merge(org, repo).unwrap();
         let ex = &c.admission.exceptions;
@@ -925,6 +976,71 @@ mod tests {
                 .exceptions
                 .len(),
             1
+        );
+    }
+
+    #[test]
+    fn repo_exceptions_need_the_org_to_allow_their_rule() {
+        let repo = "# repo\nadmission:\n  exceptions:\n    - rule: privileged\n      match: {name: csi-driver}\n      reason: CSI node plugin\n";
+        // The org says nothing: default none, the waiver is an error at its line.
+        let e = merge("reviews:\n  required_approvals: 2\n", repo).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(
+            (e[0].file.as_str(), e[0].line, e[0].key_path.as_str()),
+            (REPO, 4, "admission.exceptions[0].rule")
+        );
+        assert!(e[0].message.contains("`privileged`"), "{}", e[0].message);
+        assert!(e[0].message.contains(ORG), "{}", e[0].message);
+        // An org that allows another rule still does not allow this one.
+        let other = "admission:\n  exceptions_allowed_in_repo: [host-ports]\n";
+        assert!(
+            merge(other, repo).unwrap_err()[0]
+                .message
+                .contains("`host-ports`")
+        );
+        // Twin: the org lists the rule, the exception applies.
+        let allowing = "admission:\n  exceptions_allowed_in_repo: [privileged, host-ports]\n";
+        let c = merge(allowing, repo).unwrap();
+        assert_eq!(c.admission.exceptions.len(), 1);
+        assert_eq!(c.admission.exceptions[0].rule, "privileged");
+        // Without any org file the repository config is its own authority.
+        let c = effective_config(None, Some((REPO, repo))).unwrap();
+        assert_eq!(c.admission.exceptions.len(), 1);
+    }
+
+    #[test]
+    fn exceptions_allowed_in_repo_is_org_only() {
+        let repo = "admission:\n  exceptions_allowed_in_repo: [privileged]\n";
+        for org in [
+            None,
+            Some((
+                ORG,
+                "admission:\n  exceptions_allowed_in_repo: [privileged]\n",
+            )),
+        ] {
+            let e = effective_config(org, Some((REPO, repo))).unwrap_err();
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert_eq!(
+                (e[0].file.as_str(), e[0].line, e[0].key_path.as_str()),
+                (REPO, 2, "admission.exceptions_allowed_in_repo")
+            );
+        }
+        // In the org file it is the point.
+        let c = effective_config(Some((ORG, repo)), None).unwrap();
+        assert_eq!(c.admission.exceptions_allowed_in_repo, ["privileged"]);
+        // Unknown and unwaivable ids are errors at their item.
+        let e = effective_config(
+            Some((ORG, "admission:\n  exceptions_allowed_in_repo:\n    - privileged\n    - privilegd\n    - policy-change\n")),
+            None,
+        )
+        .unwrap_err();
+        let at: Vec<_> = e.iter().map(|e| (e.line, e.key_path.as_str())).collect();
+        assert_eq!(
+            at,
+            [
+                (4, "admission.exceptions_allowed_in_repo[1]"),
+                (5, "admission.exceptions_allowed_in_repo[2]")
+            ]
         );
     }
 

@@ -106,6 +106,7 @@ pub(super) fn validate(file: &str, c: &Config, tree: &Tree) -> Vec<ConfigError> 
     for (i, ex) in c.admission.exceptions.iter().enumerate() {
         exception(&mut v, i, ex);
     }
+    allowed_in_repo(&mut v, &c.admission.exceptions_allowed_in_repo);
     v.globs(
         &["gitops", "production"],
         &c.gitops.production,
@@ -316,6 +317,15 @@ fn exception(v: &mut V<'_>, i: usize, ex: &Exception) {
         );
     }
     let m = &ex.match_;
+    if m.namespace.is_none() && m.kind.is_none() && m.name.is_none() {
+        // An empty `match` (or one with only `path` / `container`) would
+        // waive the rule for every object it reaches: fail closed.
+        v.err(
+            at(&["match"]),
+            format!("{prefix}.match"),
+            "an exception must name the workload it waives: give at least one of `namespace`, `kind`, `name` under `match`",
+        );
+    }
     let fields = [
         ("namespace", &m.namespace, GlobKind::Name),
         ("kind", &m.kind, GlobKind::Name),
@@ -329,6 +339,26 @@ fn exception(v: &mut V<'_>, i: usize, ex: &Exception) {
         {
             v.err(at(&["match", key]), format!("{prefix}.match.{key}"), e);
         }
+    }
+}
+
+/// `admission.exceptions_allowed_in_repo`: rule ids an exception could
+/// waive (known and waivable); anything else is a typo that would silently
+/// allow nothing, or an attempt to allow what can never be waived.
+fn allowed_in_repo(v: &mut V<'_>, ids: &[String]) {
+    const P: &[&str] = &["admission", "exceptions_allowed_in_repo"];
+    for (i, id) in ids.iter().enumerate() {
+        let problem = if !catalog::is_known(id) {
+            format!(
+                "unknown rule id `{id}` (see the rule catalogue; Kyverno rules are `kyverno/<policy>/<rule>`)"
+            )
+        } else if !catalog::is_waivable(id) {
+            format!("rule `{id}` can never be waived by an exception, so allowing it means nothing")
+        } else {
+            continue;
+        };
+        let line = v.item_line(P, i);
+        v.err(line, format!("{}[{i}]", P.join(".")), problem);
     }
 }
 
@@ -485,20 +515,26 @@ push:
 admission:
   exceptions:
     - rule: host-network
+      match: {kind: DaemonSet}
       reason: typo in the rule id
     - match: {kind: DaemonSet}
       reason: no rule at all
     - rule: privileged
+      match: {kind: DaemonSet}
       reason: \"  \"
     - rule: privileged
+      match: {kind: DaemonSet}
       reason: r
       expires: 2027-02-30
     - rule: privileged
+      match: {kind: DaemonSet}
       reason: r
       expires: 31/03/2027
     - rule: policy-change
+      match: {kind: DaemonSet}
       reason: trying to waive the trust root
     - rule: kyverno/block-privileged/check
+      match: {kind: DaemonSet}
       reason: fine
       expires: 2027-03-31
 ";
@@ -506,17 +542,52 @@ admission:
             text,
             &[
                 (3, "admission.exceptions[0].rule"),
-                (5, "admission.exceptions[1].rule"),
-                (8, "admission.exceptions[2].reason"),
-                (11, "admission.exceptions[3].expires"),
-                (14, "admission.exceptions[4].expires"),
-                (15, "admission.exceptions[5].rule"),
+                (6, "admission.exceptions[1].rule"),
+                (10, "admission.exceptions[2].reason"),
+                (14, "admission.exceptions[3].expires"),
+                (18, "admission.exceptions[4].expires"),
+                (19, "admission.exceptions[5].rule"),
             ],
         );
         assert!(e.iter().any(|e| e.message.contains("cannot be waived")));
         ok(
             "admission:\n  exceptions:\n    - rule: host-namespaces\n      match: {namespace: monitoring, kind: DaemonSet, name: node-exporter}\n      reason: node metrics need the host network\n      expires: 2027-03-31\n",
         );
+    }
+
+    #[test]
+    fn exceptions_must_name_namespace_kind_or_name() {
+        let text = "\
+admission:
+  exceptions:
+    - rule: privileged
+      match: {}
+      reason: waives it everywhere
+    - rule: privileged
+      reason: no match at all
+    - rule: privileged
+      match: {path: \"**\", container: \"*\"}
+      reason: every file, every container
+";
+        let e = expect(
+            text,
+            &[
+                (4, "admission.exceptions[0].match"),
+                (6, "admission.exceptions[1].match"),
+                (9, "admission.exceptions[2].match"),
+            ],
+        );
+        assert!(e[0].message.contains("namespace"), "{}", e[0].message);
+        // Twins: any one of the three is enough.
+        for m in [
+            "{namespace: monitoring}",
+            "{kind: DaemonSet}",
+            "{name: csi-*, path: a/**}",
+        ] {
+            ok(&format!(
+                "admission:\n  exceptions:\n    - rule: privileged\n      match: {m}\n      reason: r\n"
+            ));
+        }
     }
 
     #[test]

@@ -39,11 +39,29 @@
 //!   `require_code_owners` ownership is not checked at all.
 //! - CODEOWNERS and the config come from the **base** commit. A PR that edits
 //!   them is judged by the old versions, and the summary says so.
+//! - **Authority, not names** (GitHub's own rule): an approval counts only
+//!   from a reviewer whose permission on the repository is write, maintain
+//!   or admin ([`ReviewsInput::permissions`], looked up by the shell). Bots
+//!   (`type: Bot`, `…[bot]` logins, this App included) never count. A
+//!   permission the shell could not learn is "no approval" and named
+//!   (fail closed). A CODEOWNERS team owns a path only if the team itself
+//!   has write access ([`ReviewsInput::team_access`]); a user or team owner
+//!   without it owns nothing and is reported the way GitHub reports
+//!   CODEOWNERS errors ("Unknown owner … write access").
+//! - **Merge base**: with `dismiss_stale`, an approval submitted at or
+//!   before the PR's latest base change ([`ReviewsInput::base_changed_at`]:
+//!   a retarget, from the PR timeline) is stale even on the current head —
+//!   GitHub dismisses approvals when the merge base changes. The base
+//!   branch only moving forward leaves the merge base alone (GitHub keeps
+//!   the approvals too); updating the PR branch moves the head, which the
+//!   head check already covers.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::engine::config::{ReviewsConfig, Unowned};
@@ -53,7 +71,7 @@ use crate::engine::input::{ChangeStatus, ChangedFile};
 
 /// Where the repository config lives (DESIGN.md "Configuration"); a PR
 /// touching it is reported as a policy change.
-pub const REPO_CONFIG_PATH: &str = ".github/gitops-guard.yml";
+pub use crate::engine::config::CONFIG_PATH as REPO_CONFIG_PATH;
 
 /// GitHub caps check-run summaries at 65535 characters; we stay below.
 const MAX_SUMMARY: usize = 60_000;
@@ -110,6 +128,34 @@ pub struct Review {
     /// Chronological position (GitHub lists reviews oldest first); ties are
     /// broken by `id`, which GitHub assigns increasingly.
     pub order: u64,
+    /// The reviewer is a bot account (`user.type == "Bot"`); `…[bot]`
+    /// logins are recognised without it.
+    pub bot: bool,
+}
+
+/// Whether a review comes from a bot or App account: `type: Bot`, or a
+/// login GitHub reserves for Apps (`slug[bot]`; no user can register one).
+pub fn is_bot(review: &Review) -> bool {
+    review.bot || review.user.to_ascii_lowercase().ends_with("[bot]")
+}
+
+/// A user's or team's access to the repository, as the shell learned it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Write, maintain or admin (holds GitHub's role name).
+    Write(String),
+    /// Less than write: `read`, `triage`, `none`, or no access at all
+    /// (holds the role name; `none` when GitHub has no grant).
+    NoWrite(String),
+    /// GitHub would not say (the lookup failed): why. Treated as no access.
+    Unknown(String),
+}
+
+impl Access {
+    /// Write access or more.
+    pub fn can_write(&self) -> bool {
+        matches!(self, Access::Write(_))
+    }
 }
 
 /// One changed path of the PR.
@@ -237,6 +283,16 @@ pub struct ReviewsInput {
     pub codeowners: Option<BaseCodeOwners>,
     /// Email owner (lower-cased) → login, for email owners the shell could map.
     pub email_logins: HashMap<String, String>,
+    /// Repository permission per login (lower-cased). A login the decision
+    /// needs and that is missing here is listed in
+    /// [`ReviewsOutcome::permissions_needed`] and treated as no access.
+    pub permissions: HashMap<String, Access>,
+    /// Repository permission per CODEOWNERS team (`org/slug`, lower-cased);
+    /// missing ones are listed in [`ReviewsOutcome::team_access_needed`].
+    pub team_access: HashMap<String, Access>,
+    /// When the PR's base last changed (retarget); approvals submitted at or
+    /// before it are stale (with `dismiss_stale`). `None`: never changed.
+    pub base_changed_at: Option<DateTime<Utc>>,
 }
 
 /// Why an approval did not count.
@@ -244,6 +300,15 @@ pub struct ReviewsInput {
 pub enum Reason {
     /// Made on an older commit (with `dismiss_stale`); holds that commit, if known.
     Stale(Option<CommitSha>),
+    /// Made on the head commit but before the PR's base changed (the merge
+    /// base moved; with `dismiss_stale`). Holds the time of the change.
+    StaleBase(DateTime<Utc>),
+    /// The reviewer's permission is below write (holds GitHub's role name).
+    NoWriteAccess(String),
+    /// The reviewer's permission could not be learned (holds why).
+    PermissionUnknown(String),
+    /// A bot or App account (this App included).
+    Bot,
     /// The PR author.
     Author,
     /// Authored or committed a PR commit (with `ignore_contributors`).
@@ -298,6 +363,18 @@ pub struct ChangeRequest {
     pub is_owner: bool,
 }
 
+/// A CODEOWNERS owner that owns nothing because it lacks write access (or
+/// its access could not be learned), as GitHub reports CODEOWNERS errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerError {
+    /// CODEOWNERS line naming the owner.
+    pub line: usize,
+    /// The owner.
+    pub owner: Owner,
+    /// Its access (`NoWrite` or `Unknown`).
+    pub access: Access,
+}
+
 /// A PR commit whose author or committer GitHub did not link to an account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnlinkedCommit {
@@ -346,19 +423,158 @@ pub struct ReviewsOutcome {
     pub unlinked_commits: Vec<UnlinkedCommit>,
     /// The head SHA the decision is for.
     pub head_sha: CommitSha,
+    /// CODEOWNERS owners that own nothing (no write access), by line.
+    pub owner_errors: Vec<OwnerError>,
+    /// Logins whose permission the decision needed but the input lacked
+    /// (the shell fetches them and decides again).
+    pub permissions_needed: BTreeSet<String>,
+    /// Teams (`org/slug`) whose repository access the decision needed but
+    /// the input lacked.
+    pub team_access_needed: BTreeSet<String>,
+    /// Every permission fact the decision used (lower-cased login or
+    /// `org/slug` team → access), for a cache key over what the verdict
+    /// depends on.
+    pub authority_used: BTreeMap<String, Access>,
+    /// The base change the decision used (see [`ReviewsInput::base_changed_at`]).
+    pub base_changed_at: Option<DateTime<Utc>>,
+}
+
+/// Permission facts from the input, recording which were used and which
+/// were missing (the shell fetches those and decides again).
+struct Authority {
+    users: HashMap<String, Access>,
+    teams: HashMap<String, Access>,
+    used: RefCell<BTreeMap<String, Access>>,
+    users_needed: RefCell<BTreeSet<String>>,
+    teams_needed: RefCell<BTreeSet<String>>,
+}
+
+impl Authority {
+    fn new(input: &ReviewsInput) -> Self {
+        let lower = |m: &HashMap<String, Access>| {
+            m.iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect()
+        };
+        Authority {
+            users: lower(&input.permissions),
+            teams: lower(&input.team_access),
+            used: RefCell::default(),
+            users_needed: RefCell::default(),
+            teams_needed: RefCell::default(),
+        }
+    }
+
+    fn lookup(
+        map: &HashMap<String, Access>,
+        needed: &RefCell<BTreeSet<String>>,
+        used: &RefCell<BTreeMap<String, Access>>,
+        key: String,
+    ) -> Access {
+        match map.get(&key) {
+            Some(a) => {
+                used.borrow_mut().insert(key, a.clone());
+                a.clone()
+            }
+            None => {
+                needed.borrow_mut().insert(key);
+                // Fail closed until the shell has looked it up.
+                Access::Unknown("not looked up".into())
+            }
+        }
+    }
+
+    /// A user's permission on the repository.
+    fn user(&self, login: &str) -> Access {
+        Self::lookup(
+            &self.users,
+            &self.users_needed,
+            &self.used,
+            login.to_ascii_lowercase(),
+        )
+    }
+
+    /// A user's permission if the shell already knows it (never asks).
+    fn known_user(&self, login: &str) -> Option<Access> {
+        let key = login.to_ascii_lowercase();
+        let a = self.users.get(&key)?.clone();
+        self.used.borrow_mut().insert(key, a.clone());
+        Some(a)
+    }
+
+    /// A team's (`org/slug`) permission on the repository.
+    fn team(&self, team: &str) -> Access {
+        Self::lookup(
+            &self.teams,
+            &self.teams_needed,
+            &self.used,
+            team.to_ascii_lowercase(),
+        )
+    }
 }
 
 /// Per-evaluation owner resolution, memoising team lookups so the shell's
 /// function is asked once per (team, login).
 struct OwnerResolver<'a> {
     teams: &'a dyn TeamMembership,
+    authority: &'a Authority,
     emails: HashMap<String, String>,
     memo: HashMap<(String, String), Option<bool>>,
     unresolved: BTreeSet<(String, String)>,
+    /// (line, owner text) → error, for owners that own nothing.
+    owner_errors: BTreeMap<(usize, String), OwnerError>,
 }
 
 impl OwnerResolver<'_> {
-    fn is_owner(&mut self, owner: &Owner, login: &str) -> bool {
+    fn owner_error(&mut self, line: usize, owner: &Owner, access: Access) {
+        self.owner_errors
+            .entry((line, owner.to_string().to_ascii_lowercase()))
+            .or_insert_with(|| OwnerError {
+                line,
+                owner: owner.clone(),
+                access,
+            });
+    }
+
+    /// The account an owner stands for, when it is one account.
+    fn owner_login(&self, owner: &Owner) -> Option<String> {
+        match owner {
+            Owner::User(u) => Some(u.clone()),
+            Owner::Email(e) => self.emails.get(&e.to_ascii_lowercase()).cloned(),
+            Owner::Team { .. } => None,
+        }
+    }
+
+    /// Reports the owners of `line` that own nothing for lack of write
+    /// access (only asked for lines still waiting for an owner, so a
+    /// passing PR costs no extra lookups). Teams are looked up; user owners
+    /// only when their permission is already known (they reviewed), so an
+    /// unreviewed PR does not cost a lookup per listed owner.
+    fn check_owners(&mut self, line: usize, owners: &[Owner]) {
+        // While reviewers' permissions are still being looked up the
+        // counted set is incomplete and the shell decides again; asking
+        // about every owner now would cost lookups a passing PR never needs.
+        if !self.authority.users_needed.borrow().is_empty() {
+            return;
+        }
+        for o in owners {
+            let access = match o {
+                Owner::Team { org, slug } => self.authority.team(&format!("{org}/{slug}")),
+                _ => match self
+                    .owner_login(o)
+                    .and_then(|l| self.authority.known_user(&l))
+                {
+                    Some(a) => a,
+                    None => continue,
+                },
+            };
+            if !access.can_write() {
+                self.owner_error(line, o, access);
+            }
+        }
+    }
+
+    fn is_owner(&mut self, owner: &Owner, login: &str, line: usize) -> bool {
         match owner {
             Owner::User(_) => owner.is_user(login),
             Owner::Email(e) => self
@@ -367,6 +583,13 @@ impl OwnerResolver<'_> {
                 .is_some_and(|l| l.eq_ignore_ascii_case(login)),
             Owner::Team { org, slug } => {
                 let team = format!("{org}/{slug}");
+                // GitHub ignores a team owner without write access: its
+                // members' approvals satisfy nothing through it.
+                let access = self.authority.team(&team);
+                if !access.can_write() {
+                    self.owner_error(line, owner, access);
+                    return false;
+                }
                 let key = (team.to_ascii_lowercase(), login.to_ascii_lowercase());
                 let teams = self.teams;
                 let r = *self
@@ -381,8 +604,8 @@ impl OwnerResolver<'_> {
         }
     }
 
-    fn owns_any(&mut self, owners: &[Owner], login: &str) -> bool {
-        owners.iter().any(|o| self.is_owner(o, login))
+    fn owns_any(&mut self, owners: &[Owner], login: &str, line: usize) -> bool {
+        owners.iter().any(|o| self.is_owner(o, login, line))
     }
 }
 
@@ -437,10 +660,13 @@ pub fn evaluate(
         }
     }
 
+    let authority = Authority::new(input);
     // Reviewer-level disqualification: nothing such a reviewer does counts.
-    let disqualified = |key: &str| -> Option<Reason> {
+    let disqualified = |key: &str, r: &Review| -> Option<Reason> {
         if key == author {
             Some(Reason::Author)
+        } else if is_bot(r) {
+            Some(Reason::Bot)
         } else if config.ignore_contributors && contributors.contains(key) {
             Some(Reason::Contributor)
         } else {
@@ -449,6 +675,26 @@ pub fn evaluate(
     };
     let on_head =
         |r: &Review| !config.dismiss_stale || r.commit_id.as_ref() == Some(&input.head_sha);
+    // Submitted after the latest base change; an approval without a
+    // readable time cannot prove it, so it is stale once the base changed.
+    let after_base = |r: &Review| match (config.dismiss_stale, input.base_changed_at) {
+        (false, _) | (true, None) => true,
+        (true, Some(changed)) => r
+            .submitted_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| t.with_timezone(&Utc) > changed),
+    };
+    let fresh = |r: &Review| on_head(r) && after_base(r);
+    // Authority is asked last, and only for a reviewer whose approval would
+    // otherwise count, so stale or disqualified approvals cost no lookup.
+    let no_authority = |login: &str| -> Option<Reason> {
+        match authority.user(login) {
+            Access::Write(_) => None,
+            Access::NoWrite(role) => Some(Reason::NoWriteAccess(role)),
+            Access::Unknown(why) => Some(Reason::PermissionUnknown(why)),
+        }
+    };
 
     // Walk each reviewer's reviews in chronological order.
     let mut reviews: Vec<&Review> = input.reviews.iter().collect();
@@ -467,7 +713,7 @@ pub fn evaluate(
                 // Only an approval that would itself count lifts the
                 // reviewer's own change request: a stale approval, or one
                 // from a disqualified reviewer, leaves it standing.
-                if disqualified(&key).is_none() && on_head(r) {
+                if disqualified(&key, r).is_none() && fresh(r) && no_authority(&key).is_none() {
                     s.block = None;
                 }
                 s.run.push(r);
@@ -502,10 +748,19 @@ pub fn evaluate(
             change_requests.push(b);
         }
         if let Some(latest_approval) = s.run.last() {
-            let reason = disqualified(key).or_else(|| {
-                (!s.run.iter().any(|r| on_head(r)))
-                    .then(|| Reason::Stale(latest_approval.commit_id.clone()))
-            });
+            let reason = disqualified(key, latest_approval)
+                .or_else(|| {
+                    if s.run.iter().any(|r| fresh(r)) {
+                        None
+                    } else if let (true, Some(changed)) =
+                        (s.run.iter().any(|r| on_head(r)), input.base_changed_at)
+                    {
+                        Some(Reason::StaleBase(changed))
+                    } else {
+                        Some(Reason::Stale(latest_approval.commit_id.clone()))
+                    }
+                })
+                .or_else(|| no_authority(key));
             match reason {
                 Some(reason) => not_counted.push(NotCounted { login, reason }),
                 None if s.block.is_none() => counted.push(login),
@@ -537,6 +792,8 @@ pub fn evaluate(
 
     let mut resolver = OwnerResolver {
         teams,
+        authority: &authority,
+        owner_errors: BTreeMap::new(),
         emails: input
             .email_logins
             .iter()
@@ -557,12 +814,13 @@ pub fn evaluate(
                 Ownership::Owned { line, owners } => {
                     let mut satisfied = false;
                     for a in &counted {
-                        if resolver.owns_any(owners, a) {
+                        if resolver.owns_any(owners, a, line) {
                             owner_approvers.insert(lc(a));
                             satisfied = true;
                         }
                     }
                     if !satisfied {
+                        resolver.check_owners(line, owners);
                         files_needing_owners.push(FileNeed {
                             path: (*p).to_owned(),
                             line,
@@ -596,7 +854,7 @@ pub fn evaluate(
         .iter()
         .map(|r| {
             let is_owner = paths.iter().any(|p| match co.owners_of(p) {
-                Ownership::Owned { owners, .. } => resolver.owns_any(owners, &r.user),
+                Ownership::Owned { owners, line } => resolver.owns_any(owners, &r.user, line),
                 _ => false,
             });
             ChangeRequest {
@@ -637,6 +895,11 @@ pub fn evaluate(
         unresolved_memberships: resolver.unresolved.into_iter().collect(),
         unlinked_commits,
         head_sha: input.head_sha.clone(),
+        owner_errors: resolver.owner_errors.into_values().collect(),
+        permissions_needed: authority.users_needed.into_inner(),
+        team_access_needed: authority.teams_needed.into_inner(),
+        authority_used: authority.used.into_inner(),
+        base_changed_at: input.base_changed_at,
     }
 }
 
@@ -880,6 +1143,15 @@ pub fn render_summary(o: &ReviewsOutcome) -> (String, String) {
     for e in &o.codeowners_errors {
         notes.push(format!("{} {}: this line is ignored.", code(co_path), e));
     }
+    for e in &o.owner_errors {
+        notes.push(owner_error_text(co_path, e));
+    }
+    if let Some(changed) = o.base_changed_at {
+        notes.push(format!(
+            "The base branch of this pull request changed at {}; approvals given before that are stale.",
+            changed.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
+    }
     for (team, login) in &o.unresolved_memberships {
         notes.push(format!(
             "Could not check whether {} is a member of @{}; treated as not a member.",
@@ -911,6 +1183,23 @@ pub fn render_summary(o: &ReviewsOutcome) -> (String, String) {
     (title, s)
 }
 
+/// GitHub's CODEOWNERS error for an owner without write access ("Unknown
+/// owner on line N: make sure @x exists and has write access to the
+/// repository"), plus what it means here.
+fn owner_error_text(co_path: &str, e: &OwnerError) -> String {
+    let owner = owners_text(std::slice::from_ref(&e.owner));
+    let why = match &e.access {
+        Access::NoWrite(role) => format!("its role is {}", code(role)),
+        Access::Unknown(why) => format!("could not check its access: {}", code(why)),
+        Access::Write(_) => "it has write access".into(),
+    };
+    format!(
+        "{} line {}: Unknown owner {owner}: make sure it exists and has write access to the repository ({why}). It owns nothing, so its approval does not satisfy this line.",
+        code(co_path),
+        e.line
+    )
+}
+
 fn unowned_why(o: &ReviewsOutcome, u: &UnownedFile) -> String {
     match (u.line, &o.codeowners_path) {
         (Some(l), _) => format!("CODEOWNERS line {l} lists no owners"),
@@ -932,6 +1221,21 @@ fn not_counted_text(n: &NotCounted, head: &CommitSha) -> String {
                 "{who}'s approval was not counted: GitHub did not say which commit it was made on"
             )
         }
+        Reason::StaleBase(at_) => format!(
+            "{who}'s approval was not counted: it was given before the pull request's base branch changed ({}); the merge base moved, so it must be approved again",
+            at_.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        Reason::NoWriteAccess(role) => format!(
+            "{who}'s approval was not counted: {who} has no write access to this repository (role {}); GitHub counts only approvals from users with write access",
+            code(role)
+        ),
+        Reason::PermissionUnknown(why) => format!(
+            "{who}'s approval was not counted: could not check {who}'s permission on this repository ({}), so it is treated as no write access",
+            code(why)
+        ),
+        Reason::Bot => format!(
+            "{who}'s approval was not counted: {who} is a bot or app account; approvals from bots and apps never count"
+        ),
         Reason::Author => format!("{who}'s approval was not counted: {who} opened this PR"),
         Reason::Contributor => format!(
             "{who}'s approval was not counted: {who} authored or committed a commit in this PR"
@@ -961,6 +1265,29 @@ mod tests {
             commit_id: Some(CommitSha::new(commit)),
             submitted_at: None,
             order: id,
+            bot: false,
+        }
+    }
+
+    /// Every reviewer and every CODEOWNERS team has write access (the
+    /// tests of authority override entries).
+    fn all_write(inp: &mut ReviewsInput) {
+        for r in &inp.reviews {
+            inp.permissions
+                .insert(r.user.to_ascii_lowercase(), Access::Write("write".into()));
+        }
+        let teams: Vec<String> = inp
+            .codeowners
+            .iter()
+            .flat_map(|c| c.file.rules.iter())
+            .flat_map(|r| r.owners.iter())
+            .filter_map(|o| match o {
+                Owner::Team { org, slug } => Some(format!("{org}/{slug}").to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        for t in teams {
+            inp.team_access.insert(t, Access::Write("push".into()));
         }
     }
 
@@ -973,7 +1300,7 @@ mod tests {
     }
 
     fn input(codeowners: &str, files: Vec<PrFile>, reviews: Vec<Review>) -> ReviewsInput {
-        ReviewsInput {
+        let mut inp = ReviewsInput {
             author: "author".into(),
             head_sha: CommitSha::new(HEAD),
             files,
@@ -989,7 +1316,12 @@ mod tests {
                 file: CodeOwners::parse(codeowners),
             }),
             email_logins: HashMap::new(),
-        }
+            permissions: HashMap::new(),
+            team_access: HashMap::new(),
+            base_changed_at: None,
+        };
+        all_write(&mut inp);
+        inp
     }
 
     fn no_teams() -> TeamMembers {
@@ -1498,6 +1830,208 @@ mod tests {
             &no_teams(),
         );
         assert!(o.passed, "{o:?}");
+    }
+
+    #[test]
+    fn approval_without_write_access_does_not_count_and_says_why() {
+        let co = "* @alice @bob\n";
+        let mut inp = input(
+            co,
+            vec![file("a.yaml")],
+            vec![
+                review(1, "alice", "APPROVED", HEAD),
+                review(2, "reader", "APPROVED", HEAD),
+            ],
+        );
+        let loose = ReviewsConfig {
+            require_code_owners: false,
+            ..cfg()
+        };
+        assert!(
+            evaluate(&inp, &loose, &no_teams()).passed,
+            "legitimate twin"
+        );
+        inp.permissions
+            .insert("reader".into(), Access::NoWrite("read".into()));
+        let o = evaluate(&inp, &loose, &no_teams());
+        assert!(!o.passed);
+        assert_eq!(o.approvals_counted, vec!["alice"]);
+        assert_eq!(
+            o.not_counted,
+            vec![NotCounted {
+                login: "reader".into(),
+                reason: Reason::NoWriteAccess("read".into())
+            }]
+        );
+        let (_, summary) = render_summary(&o);
+        assert!(
+            summary.contains("@reader's approval was not counted: @reader has no write access to this repository (role `read`)"),
+            "{summary}"
+        );
+        // maintain and admin are write or more (GitHub's role names).
+        inp.permissions
+            .insert("reader".into(), Access::Write("maintain".into()));
+        assert!(evaluate(&inp, &loose, &no_teams()).passed);
+    }
+
+    #[test]
+    fn unknown_permission_fails_closed_and_is_asked_for() {
+        let mut inp = input(
+            "* @alice @bob\n",
+            vec![file("a.yaml")],
+            vec![
+                review(1, "alice", "APPROVED", HEAD),
+                review(2, "bob", "APPROVED", HEAD),
+            ],
+        );
+        inp.permissions.remove("bob");
+        let o = evaluate(&inp, &cfg(), &no_teams());
+        assert!(!o.passed);
+        assert_eq!(o.permissions_needed, BTreeSet::from(["bob".to_owned()]));
+        inp.permissions
+            .insert("bob".into(), Access::Unknown("GitHub answered 502".into()));
+        let o = evaluate(&inp, &cfg(), &no_teams());
+        assert!(!o.passed && o.permissions_needed.is_empty());
+        assert!(render_summary(&o).1.contains(
+            "could not check @bob's permission on this repository (`GitHub answered 502`)"
+        ));
+        // Stale or disqualified approvals cost no lookup.
+        let mut inp = input(
+            "* @alice\n",
+            vec![file("a.yaml")],
+            vec![
+                review(1, "old", "APPROVED", OLD),
+                review(2, "author", "APPROVED", HEAD),
+            ],
+        );
+        inp.permissions.clear();
+        assert!(
+            evaluate(&inp, &cfg(), &no_teams())
+                .permissions_needed
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bots_and_apps_never_count() {
+        let mut by_type = review(2, "renovate", "APPROVED", HEAD);
+        by_type.bot = true;
+        for bot in [by_type, review(2, "gitops-guard[bot]", "APPROVED", HEAD)] {
+            let inp = input(
+                "* @alice @renovate @gitops-guard[bot]\n",
+                vec![file("a.yaml")],
+                vec![review(1, "alice", "APPROVED", HEAD), bot.clone()],
+            );
+            let o = evaluate(&inp, &cfg(), &no_teams());
+            assert!(!o.passed, "{o:?}");
+            assert_eq!(o.not_counted[0].reason, Reason::Bot);
+            assert!(render_summary(&o).1.contains("is a bot or app account"));
+        }
+    }
+
+    #[test]
+    fn team_without_write_access_owns_nothing() {
+        let co = "* @alice\n/production/ @acme/readers\n";
+        let mut teams = TeamMembers::new();
+        teams.insert("acme/readers", ["bob"]);
+        let mut inp = input(
+            co,
+            vec![file("production/app.yaml")],
+            vec![
+                review(1, "alice", "APPROVED", HEAD),
+                review(2, "bob", "APPROVED", HEAD),
+            ],
+        );
+        assert!(evaluate(&inp, &cfg(), &teams).passed, "legitimate twin");
+        inp.team_access
+            .insert("acme/readers".into(), Access::NoWrite("pull".into()));
+        let o = evaluate(&inp, &cfg(), &teams);
+        assert!(!o.passed);
+        assert_eq!(o.files_needing_owners[0].path, "production/app.yaml");
+        assert_eq!(o.owner_errors.len(), 1);
+        assert_eq!(o.owner_errors[0].line, 2);
+        // Membership is not even asked once the team cannot own.
+        assert!(o.unresolved_memberships.is_empty());
+        let (_, summary) = render_summary(&o);
+        assert!(
+            summary.contains("`.github/CODEOWNERS` line 2: Unknown owner @acme/readers: make sure it exists and has write access to the repository (its role is `pull`)"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn user_owner_without_write_access_is_reported() {
+        let mut inp = input(
+            "* @alice\n/production/ @viewer\n",
+            vec![file("production/app.yaml")],
+            vec![
+                review(1, "alice", "APPROVED", HEAD),
+                review(2, "viewer", "APPROVED", HEAD),
+            ],
+        );
+        inp.permissions
+            .insert("viewer".into(), Access::NoWrite("triage".into()));
+        let o = evaluate(&inp, &cfg(), &no_teams());
+        assert!(!o.passed);
+        assert_eq!(o.files_needing_owners.len(), 1);
+        assert_eq!(
+            o.owner_errors,
+            vec![OwnerError {
+                line: 2,
+                owner: Owner::User("viewer".into()),
+                access: Access::NoWrite("triage".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn approvals_before_a_base_change_are_stale() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let timed = |id, user: &str, t: &str| Review {
+            submitted_at: Some(t.into()),
+            ..review(id, user, "APPROVED", HEAD)
+        };
+        let mut inp = input(
+            "* @alice @bob\n",
+            vec![file("a.yaml")],
+            vec![
+                timed(1, "alice", "2026-01-01T10:00:00Z"),
+                timed(2, "bob", "2026-01-01T10:05:00Z"),
+            ],
+        );
+        assert!(evaluate(&inp, &cfg(), &no_teams()).passed);
+        // Retargeted between the two approvals: alice's is stale.
+        inp.base_changed_at = Some(at("2026-01-01T10:02:00Z"));
+        let o = evaluate(&inp, &cfg(), &no_teams());
+        assert!(!o.passed);
+        assert_eq!(
+            o.not_counted,
+            vec![NotCounted {
+                login: "alice".into(),
+                reason: Reason::StaleBase(at("2026-01-01T10:02:00Z"))
+            }]
+        );
+        assert!(render_summary(&o).1.contains(
+            "given before the pull request's base branch changed (2026-01-01 10:02:00 UTC)"
+        ));
+        // The same second is not "after"; no time at all cannot prove it.
+        inp.base_changed_at = Some(at("2026-01-01T10:00:00Z"));
+        assert!(!evaluate(&inp, &cfg(), &no_teams()).passed);
+        inp.base_changed_at = None;
+        inp.reviews[0].submitted_at = None;
+        assert!(evaluate(&inp, &cfg(), &no_teams()).passed);
+        inp.base_changed_at = Some(at("2025-12-31T00:00:00Z"));
+        assert!(!evaluate(&inp, &cfg(), &no_teams()).passed);
+        // Re-approval after the change counts again.
+        inp.reviews.push(timed(3, "alice", "2026-01-02T00:00:00Z"));
+        assert!(evaluate(&inp, &cfg(), &no_teams()).passed);
+        // With dismiss_stale off, nothing is stale.
+        inp.reviews.pop();
+        let lax = ReviewsConfig {
+            dismiss_stale: false,
+            ..cfg()
+        };
+        assert!(evaluate(&inp, &lax, &no_teams()).passed);
     }
 
     #[test]

@@ -7,10 +7,21 @@
 //!   match, so a list of only denies permits every other repository (the
 //!   docs say otherwise; the code is what runs).
 //! - `destinations`: gobwas glob without separator, `!` on server, name and
-//!   namespace, evaluated with Argo CD's exact boolean logic.
+//!   namespace, evaluated with Argo CD's exact boolean logic
+//!   (`isDestinationMatched`): a `!name` entry denies wherever its name does
+//!   not match, a `!server` entry only where that entry's namespace matches,
+//!   a `!namespace` entry only where that entry's server matches.
+//! - `sourceNamespaces`: glob, or `/regex/` matched as Argo CD's regexp2
+//!   does (lookaround and backreferences: `fancy-regex`, unanchored).
+//! - `ValidateProject`: `!*` entries; duplicate destinations, sourceRepos,
+//!   sourceNamespaces, roles, role policies and groups; role names, policy
+//!   lines and group names; destination service accounts. Sync windows are
+//!   not validated (their cron schedules need Argo CD's parser).
 //! - group/kind lists: Go `filepath.Match`; `namespaceResourceWhitelist`
 //!   absent = all, `[]` = none; `clusterResourceWhitelist` absent or empty =
 //!   none; blacklists subtract; cluster items may carry a `name` glob (v3.3).
+
+use std::collections::HashSet;
 
 use crate::engine::glob::{GobwasGlob, argo_filepath_match, argo_glob_match};
 use crate::engine::manifests::object::Object;
@@ -36,6 +47,28 @@ pub struct ResourceItem {
     pub kind: String,
     /// Object name glob (cluster lists, Argo CD ≥ 3.3); empty = any name.
     pub name: String,
+}
+
+/// One `spec.roles[]` entry (only what `ValidateProject` checks).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Role {
+    /// `name`.
+    pub name: String,
+    /// `policies[]` (Casbin lines `p, proj:<project>:<role>, …`).
+    pub policies: Vec<String>,
+    /// `groups[]` (OIDC groups).
+    pub groups: Vec<String>,
+}
+
+/// One `spec.destinationServiceAccounts[]` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DestinationServiceAccount {
+    /// Server glob.
+    pub server: String,
+    /// Namespace glob.
+    pub namespace: String,
+    /// `defaultServiceAccount`.
+    pub default_service_account: String,
 }
 
 /// An `AppProject` as Argo CD evaluates it. `Option` on the lists keeps
@@ -64,6 +97,10 @@ pub struct AppProject {
     pub namespace_resource_blacklist: Option<Vec<ResourceItem>>,
     /// `spec.sourceNamespaces`.
     pub source_namespaces: Vec<String>,
+    /// `spec.roles`.
+    pub roles: Vec<Role>,
+    /// `spec.destinationServiceAccounts`.
+    pub destination_service_accounts: Vec<DestinationServiceAccount>,
     /// `spec.permitOnlyProjectScopedClusters` (needs cluster secrets, which
     /// a repository does not hold; reported by callers, not evaluated here).
     pub permit_only_project_scoped_clusters: bool,
@@ -229,6 +266,40 @@ impl AppProject {
                 namespace: field(n, "namespace", what)?,
             });
         }
+        // A list of strings inside one entry (`roles[].policies`).
+        let inner_strings =
+            |m: &Node, key: &str, what: &str| -> Result<Vec<String>, AppProjectError> {
+                match m.get(key) {
+                    None => Ok(Vec::new()),
+                    Some(n) if n.is_null() => Ok(Vec::new()),
+                    Some(n) => {
+                        let items = n.as_seq().ok_or_else(|| {
+                            err(m.key_line(key), format!("{what}.{key} is not a list"))
+                        })?;
+                        items
+                            .iter()
+                            .map(|i| string(i, &format!("{what}.{key}[]")))
+                            .collect()
+                    }
+                }
+            };
+        for n in list("roles")?.unwrap_or_default() {
+            let what = "spec.roles[]";
+            p.roles.push(Role {
+                name: field(n, "name", what)?,
+                policies: inner_strings(n, "policies", what)?,
+                groups: inner_strings(n, "groups", what)?,
+            });
+        }
+        for n in list("destinationServiceAccounts")?.unwrap_or_default() {
+            let what = "spec.destinationServiceAccounts[]";
+            p.destination_service_accounts
+                .push(DestinationServiceAccount {
+                    server: field(n, "server", what)?,
+                    namespace: field(n, "namespace", what)?,
+                    default_service_account: field(n, "defaultServiceAccount", what)?,
+                });
+        }
         p.cluster_resource_whitelist = resources("clusterResourceWhitelist", true)?;
         p.cluster_resource_blacklist = resources("clusterResourceBlacklist", true)?;
         p.namespace_resource_whitelist = resources("namespaceResourceWhitelist", false)?;
@@ -249,10 +320,14 @@ impl AppProject {
     }
 
     /// Problems Argo CD's `ValidateProject` would reject the project for
-    /// (`!*` entries, duplicates). Such a project is not accepted by Argo CD.
+    /// (`!*` entries, duplicates, bad roles, bad destination service
+    /// accounts), all of them rather than Argo CD's first, plus patterns
+    /// that do not compile as globs: Argo CD never matches those, so a `!`
+    /// entry built on one denies nothing and the project is not what it
+    /// reads as (fail closed).
     pub fn validation_errors(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for d in &self.destinations {
             for (what, v) in [
                 ("name", &d.name),
@@ -271,14 +346,101 @@ impl AppProject {
             if !seen.insert(key.clone()) {
                 out.push(format!("destination '{key}' already added"));
             }
+            for (what, v) in [
+                ("name", &d.name),
+                ("server", &d.server),
+                ("namespace", &d.namespace),
+            ] {
+                bad_glob(&mut out, &format!("destination {what}"), v, &[]);
+            }
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
+        for ns in &self.source_namespaces {
+            if !seen.insert(ns) {
+                out.push(format!("source namespace '{ns}' already added"));
+            }
+            if let Some(re) = regex_pattern(ns) {
+                if let Err(e) = fancy_regex::Regex::new(re) {
+                    out.push(format!(
+                        "source namespace regex {ns} does not compile ({e}), so it permits nothing"
+                    ));
+                }
+            } else {
+                bad_glob(&mut out, "source namespace", ns, &[]);
+            }
+        }
+        let mut seen = HashSet::new();
         for s in &self.source_repos {
             if s == "!*" {
                 out.push("source repository has an invalid format, '!*'".into());
             }
             if !seen.insert(s) {
                 out.push(format!("source repository '{s}' already added"));
+            }
+            let inner = s.strip_prefix('!').unwrap_or(s);
+            bad_glob(
+                &mut out,
+                "source repository",
+                &normalize_git_url(inner),
+                &['/'],
+            );
+        }
+        let mut roles = HashSet::new();
+        for role in &self.roles {
+            if !roles.insert(&role.name) {
+                out.push(format!("role '{}' already exists", role.name));
+            }
+            if !valid_role_name(&role.name) {
+                out.push(format!(
+                    "invalid role name '{}'. Must consist of alphanumeric characters, '-' or '_', and must start and end with an alphanumeric character",
+                    role.name
+                ));
+            }
+            let mut policies = HashSet::new();
+            for policy in &role.policies {
+                if !policies.insert(policy) {
+                    out.push(format!(
+                        "policy '{policy}' already exists for role '{}'",
+                        role.name
+                    ));
+                }
+                if let Err(e) = validate_policy(&self.name, &role.name, policy) {
+                    out.push(e);
+                }
+            }
+            let mut groups = HashSet::new();
+            for group in &role.groups {
+                if !groups.insert(group) {
+                    out.push(format!(
+                        "group '{group}' already exists for role '{}'",
+                        role.name
+                    ));
+                }
+                if let Err(e) = validate_group_name(group) {
+                    out.push(e);
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        for a in &self.destination_service_accounts {
+            if a.server.contains('!') || GobwasGlob::compile(&a.server, &[]).is_err() {
+                out.push(format!("server has an invalid format, '{}'", a.server));
+            }
+            if a.namespace.contains('!') || GobwasGlob::compile(&a.namespace, &[]).is_err() {
+                out.push(format!(
+                    "namespace has an invalid format, '{}'",
+                    a.namespace
+                ));
+            }
+            let sa = &a.default_service_account;
+            if sa.trim_matches(' ').is_empty() || sa.contains(SERVICE_ACCOUNT_DISALLOWED) {
+                out.push(format!(
+                    "defaultServiceAccount has an invalid format, '{sa}'"
+                ));
+            }
+            let key = format!("{}/{}", a.server, a.namespace);
+            if !seen.insert(key.clone()) {
+                out.push(format!("destinationServiceAccount '{key}' already added"));
             }
         }
         out
@@ -374,11 +536,11 @@ impl AppProject {
         if app_ns.is_empty() || app_ns == control_plane_ns {
             return true;
         }
+        // glob.MatchStringInList(list, ns, REGEXP): a `/…/` entry that does
+        // not match (or does not compile) is still tried as a glob.
         self.source_namespaces.iter().any(|p| {
-            if p.len() >= 2
-                && p.starts_with('/')
-                && p.ends_with('/')
-                && regex::Regex::new(&p[1..p.len() - 1]).is_ok_and(|r| r.is_match(app_ns))
+            if let Some(re) = regex_pattern(p)
+                && fancy_regex::Regex::new(re).is_ok_and(|r| r.is_match(app_ns).unwrap_or(false))
             {
                 return true;
             }
@@ -448,25 +610,161 @@ impl DestinationMatcher {
     }
 
     /// True when Argo CD permits deploying to `namespace` on the cluster
-    /// `server` / `name`.
+    /// `server` / `name`. The deny cases are Go's
+    /// `(!nameMatched && isDeny(name)) || (!serverMatched && isDeny(server)) && nsMatched`
+    /// (`&&` binds tighter) and `!nsMatched && isDeny(namespace) && serverMatched`:
+    /// a `!server` entry denies only within its namespaces, a `!namespace`
+    /// entry only on its servers (matched by server, not by name).
     pub fn is_permitted(&self, server: &str, name: &str, namespace: &str) -> bool {
         let mut any_matched = false;
-        let mut no_deny_matched = true;
         for (s, n, ns) in &self.items {
             let name_matched = !name.is_empty() && n.matches(name);
             let server_matched = !server.is_empty() && s.matches(server);
             let ns_matched = ns.matches(namespace);
+            // Go's switch: the first case that holds wins.
+            let denied = (!name_matched && n.deny)
+                || (!server_matched && s.deny && ns_matched)
+                || (!ns_matched && ns.deny && server_matched);
             if (server_matched || name_matched) && ns_matched {
                 any_matched = true;
-            } else if (!name_matched && n.deny)
-                || (!server_matched && s.deny)
-                || (!ns_matched && ns.deny)
-            {
-                no_deny_matched = false;
+            } else if denied {
+                return false;
             }
         }
-        any_matched && no_deny_matched
+        any_matched
     }
+}
+
+/// Argo CD's `serviceAccountDisallowedCharSet`.
+const SERVICE_ACCOUNT_DISALLOWED: &[char] = &['!', '*', '[', ']', '{', '}', '\\', '/'];
+
+/// The regex of a `/…/` entry (`MatchStringInList` with `REGEXP`).
+pub fn regex_pattern(p: &str) -> Option<&str> {
+    (p.len() >= 2 && p.starts_with('/') && p.ends_with('/')).then(|| &p[1..p.len() - 1])
+}
+
+/// Reports `pattern` when gobwas cannot compile it (Argo CD then never
+/// matches it, and as a `!` entry it denies nothing).
+fn bad_glob(out: &mut Vec<String>, what: &str, pattern: &str, seps: &[char]) {
+    let inner = pattern.strip_prefix('!').unwrap_or(pattern);
+    if let Err(e) = GobwasGlob::compile(inner, seps) {
+        out.push(format!(
+            "{what} pattern '{pattern}' is not a valid glob ({e}): Argo CD never matches it{}",
+            if inner.len() < pattern.len() {
+                ", so this deny entry denies nothing"
+            } else {
+                ""
+            }
+        ));
+    }
+}
+
+/// `^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$`
+fn valid_role_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let alnum = |c: &u8| c.is_ascii_alphanumeric();
+    !b.is_empty()
+        && alnum(&b[0])
+        && alnum(&b[b.len() - 1])
+        && b.iter().all(|c| alnum(c) || *c == b'-' || *c == b'_')
+}
+
+/// Argo CD's `isValidAction`: the fixed actions, or an (unanchored) match
+/// of `action/.*`, `update/.*` or `delete/.*`.
+fn valid_action(action: &str) -> bool {
+    matches!(
+        action,
+        "get" | "create" | "update" | "delete" | "sync" | "override" | "rollback" | "*"
+    ) || ["action/", "update/", "delete/"]
+        .iter()
+        .any(|p| action.contains(p))
+}
+
+/// Argo CD's `isValidObject`: `^<proj>(/[*\w-.]+)?/[*\w-.]+$`.
+fn valid_object(project: &str, object: &str) -> bool {
+    let Some(rest) = object.strip_prefix(project) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('/') else {
+        return false;
+    };
+    let segs: Vec<&str> = rest.split('/').collect();
+    segs.len() <= 2
+        && segs.iter().all(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'*' | b'_' | b'-' | b'.'))
+        })
+}
+
+/// Argo CD's `validatePolicy` for one role policy line.
+fn validate_policy(project: &str, role: &str, policy: &str) -> Result<(), String> {
+    let parts: Vec<&str> = policy.split(',').collect();
+    let t = |s: &str| s.trim_matches(' ').to_owned();
+    if parts.len() != 6 || t(parts[0]) != "p" {
+        return Err(format!(
+            "invalid policy rule '{policy}': must be of the form: 'p, sub, res, act, obj, eft'"
+        ));
+    }
+    let subject = t(parts[1]);
+    let expected = format!("proj:{project}:{role}");
+    if subject != expected {
+        return Err(format!(
+            "invalid policy rule '{policy}': policy subject must be: '{expected}', not '{subject}'"
+        ));
+    }
+    let resource = t(parts[2]);
+    if !matches!(
+        resource.as_str(),
+        "applications" | "applicationsets" | "logs" | "exec" | "clusters" | "repositories"
+    ) {
+        return Err(format!(
+            "invalid policy rule '{policy}': project resource must be: 'applications', 'applicationsets', 'repositories', 'exec', 'logs' or 'clusters', not '{resource}'"
+        ));
+    }
+    let action = t(parts[3]);
+    if !valid_action(&action) {
+        return Err(format!(
+            "invalid policy rule '{policy}': invalid action '{action}'"
+        ));
+    }
+    let object = t(parts[4]);
+    if !valid_object(project, &object) {
+        return Err(format!(
+            "invalid policy rule '{policy}': object must be of form '{project}/*', '{project}[/<NAMESPACE>]/<APPNAME>' or '{project}/<APPNAME>', not '{object}'"
+        ));
+    }
+    let effect = t(parts[5]);
+    if effect != "allow" && effect != "deny" {
+        return Err(format!(
+            "invalid policy rule '{policy}': effect must be: 'allow' or 'deny'"
+        ));
+    }
+    Ok(())
+}
+
+/// Argo CD's `validateGroupName`, checks in its order.
+fn validate_group_name(group: &str) -> Result<(), String> {
+    let original: Vec<char> = group.chars().collect();
+    let mut name = group.trim();
+    if name.len() > 1 && name.starts_with('"') && name.ends_with('"') {
+        name = &name[1..name.len() - 1];
+    } else if name.contains(',') {
+        return Err(format!("group '{name}' must be quoted"));
+    }
+    if name.is_empty() {
+        return Err(format!("group '{name}' is empty"));
+    }
+    if name.contains(['"', '\n', '\r', '\t']) {
+        return Err(format!("group '{name}' contains invalid characters"));
+    }
+    if original.len() > 1 && original[0].is_whitespace() {
+        return Err(format!("group '{name}' contains a leading space"));
+    }
+    if original.len() > 1 && original[original.len() - 1].is_whitespace() {
+        return Err(format!("group '{name}' contains a trailing space"));
+    }
+    Ok(())
 }
 
 fn item_matches(group: &str, kind: &str, name: Option<&str>, item: &ResourceItem) -> bool {
@@ -869,6 +1167,92 @@ mod tests {
         assert_eq!(
             dests(&[(SVC, "", "!*")]).validation_errors(),
             vec!["destination namespace has an invalid format, '!*'".to_string()]
+        );
+    }
+
+    #[test]
+    fn deny_entries_fire_only_within_their_other_half() {
+        // `!server` denies only where that entry's namespace matches
+        let p = dests(&[("*", "", "*"), ("!https://prod", "", "kube-system")]);
+        assert!(!p.is_destination_permitted("https://prod", "", "kube-system"));
+        assert!(p.is_destination_permitted("https://prod", "", "apps"));
+        // `!namespace` denies only where that entry's server matches
+        let p = dests(&[("*", "", "*"), ("https://prod", "", "!apps")]);
+        assert!(!p.is_destination_permitted("https://prod", "", "apps"));
+        assert!(p.is_destination_permitted("https://dev", "", "apps"));
+        // … by server: a cluster matched only by name does not arm it
+        let p = dests(&[("*", "*", "*"), ("https://prod", "prod", "!apps")]);
+        assert!(p.is_destination_permitted("", "prod", "apps"));
+        assert!(!p.is_destination_permitted("https://prod", "prod", "apps"));
+        // `!name` denies wherever its name does not match, whatever the namespace
+        let p = dests(&[("*", "", "*"), ("", "!prod", "only-this")]);
+        assert!(!p.is_destination_permitted(SVC, "prod", "other"));
+        assert!(p.is_destination_permitted(SVC, "dev", "other"));
+        // an unknown (empty) name leaves a `!name` entry armed: fail closed
+        assert!(!p.is_destination_permitted(SVC, "", "other"));
+    }
+
+    #[test]
+    fn source_namespace_regex_has_lookaround() {
+        let p = project("  sourceNamespaces: ['/^team-(?!admin)[a-z]+$/', '/(a)\\1/']\n");
+        assert!(p.is_app_namespace_permitted("team-lab", "argocd"));
+        assert!(!p.is_app_namespace_permitted("team-admin", "argocd"));
+        // backreference (regexp2 has them)
+        assert!(p.is_app_namespace_permitted("xaax", "argocd"));
+        assert!(!p.is_app_namespace_permitted("xax", "argocd"));
+        // unanchored, as regexp2's MatchString
+        let p = project("  sourceNamespaces: ['/ci-/']\n");
+        assert!(p.is_app_namespace_permitted("my-ci-1", "argocd"));
+        // a regex that does not compile permits nothing and is reported
+        let p = project("  sourceNamespaces: ['/(/']\n");
+        assert!(!p.is_app_namespace_permitted("(", "argocd"));
+        assert_eq!(
+            p.validation_errors().len(),
+            1,
+            "{:?}",
+            p.validation_errors()
+        );
+    }
+
+    #[test]
+    fn validation_duplicates_globs_roles_service_accounts() {
+        let p = project("  sourceNamespaces: [a, b]\n");
+        assert_eq!(p.validation_errors(), Vec::<String>::new());
+        let p = project("  sourceNamespaces: [a, a]\n");
+        assert_eq!(
+            p.validation_errors(),
+            vec!["source namespace 'a' already added".to_string()]
+        );
+        // a deny built on a broken glob denies nothing: reported
+        let p = dests(&[("*", "", "*"), ("*", "", "!kube-[system")]);
+        assert!(p.is_destination_permitted(SVC, "", "kube-system"));
+        let e = p.validation_errors();
+        assert!(e.len() == 1 && e[0].contains("denies nothing"), "{e:?}");
+        let p = repos(&["https://github.com/org/[x"]);
+        assert_eq!(p.validation_errors().len(), 1);
+        // roles
+        let p = project(
+            "  roles:\n  - name: ci\n    policies:\n    - p, proj:p:ci, applications, sync, p/*, allow\n    groups: [my-org:ci]\n",
+        );
+        assert_eq!(p.validation_errors(), Vec::<String>::new());
+        let p = project(
+            "  roles:\n  - name: ci\n  - name: ci\n  - name: 'bad name'\n    groups: ['a,b', a, a]\n",
+        );
+        let e = p.validation_errors();
+        assert_eq!(e.len(), 4, "{e:?}");
+        // destination service accounts
+        let p = project(
+            "  destinationServiceAccounts:\n  - server: https://kubernetes.default.svc\n    namespace: lab\n    defaultServiceAccount: lab-deployer\n",
+        );
+        assert_eq!(p.validation_errors(), Vec::<String>::new());
+        let p = project(
+            "  destinationServiceAccounts:\n  - server: '!x'\n    namespace: '[a'\n    defaultServiceAccount: 'a/b'\n  - server: '!x'\n    namespace: '[a'\n    defaultServiceAccount: ' '\n",
+        );
+        assert_eq!(
+            p.validation_errors().len(),
+            7,
+            "{:?}",
+            p.validation_errors()
         );
     }
 

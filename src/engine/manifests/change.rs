@@ -25,7 +25,7 @@ use crate::engine::manifests::object::load_objects;
 use crate::engine::yaml::Limits;
 
 /// The repository config's path (DESIGN.md "Configuration").
-pub const CONFIG_PATH: &str = ".github/gitops-guard.yml";
+pub use crate::engine::config::CONFIG_PATH;
 
 /// Every location GitHub reads CODEOWNERS from (it uses the first found, so
 /// an edit to any of them can change who owns what).
@@ -251,74 +251,139 @@ fn identity(p: &ProtectedKind, namespace: Option<&str>, name: &str) -> Identity 
     (p.group.to_owned(), p.kind.to_owned(), ns, name.to_owned())
 }
 
+/// An object on one side of a change, for `critical-deletion`: a raw
+/// object of a changed file, or an object of a root's render (its file
+/// and line are where the render took it from).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placed {
+    /// API group.
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace (as written, or as the render set it).
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// File the object is in (or was rendered from).
+    pub file: String,
+    /// Line of the object there.
+    pub line: u32,
+    /// The root it was rendered from, for rendered objects.
+    pub root: Option<String>,
+}
+
 /// `critical-deletion` findings (errors, at the object's line in the base
 /// version of its file).
 pub fn critical_deletions(change: &ChangeInput, base: &Config, limits: &Limits) -> Vec<Finding> {
+    critical_deletions_placed(change, base, limits, &|_| false, &|_| false, &[], &[])
+}
+
+/// [`critical_deletions`] with renders: `before`/`after` are the objects
+/// of the roots the change re-rendered, at base and head; a changed file a
+/// render consumed on a side (`consumed_base`, `consumed_head`) counts on
+/// that side through the render, not as raw objects. An object that
+/// disappears from a root's output is removed, unless it exists after the
+/// change anywhere else the change touched.
+pub fn critical_deletions_placed(
+    change: &ChangeInput,
+    base: &Config,
+    limits: &Limits,
+    consumed_base: &dyn Fn(&str) -> bool,
+    consumed_head: &dyn Fn(&str) -> bool,
+    before: &[Placed],
+    after: &[Placed],
+) -> Vec<Finding> {
     let Ok(filter) = ManifestFilter::new(&base.manifests) else {
         return Vec::new();
     };
-    // Everything protected that exists after the change, in changed files.
-    let mut after: HashSet<Identity> = HashSet::new();
+    // Everything protected that exists after the change, in changed files
+    // and in the re-rendered roots.
+    let mut after_ids: HashSet<Identity> = HashSet::new();
+    for o in after {
+        if let Some(p) = protected_kind(&o.group, &o.kind)
+            && !o.name.is_empty()
+        {
+            after_ids.insert(identity(p, o.namespace.as_deref(), &o.name));
+        }
+    }
     for c in &change.changed {
         let (Some(text), false) = (&c.head, c.status == ChangeStatus::Removed) else {
             continue;
         };
-        if !filter.selects(&c.path) {
+        if !filter.selects(&c.path) || consumed_head(&c.path) {
             continue;
         }
         for o in load_objects(&c.path, text, limits).objects {
             if let Some(p) = protected_kind(o.group(), &o.kind)
                 && !o.name.is_empty()
             {
-                after.insert(identity(p, o.namespace.as_deref(), &o.name));
+                after_ids.insert(identity(p, o.namespace.as_deref(), &o.name));
             }
         }
     }
-    let mut out = Vec::new();
-    let mut reported: HashSet<Identity> = HashSet::new();
+    let mut candidates: Vec<Placed> = Vec::new();
     for c in &change.changed {
         let Some(text) = &c.base else { continue };
         if c.status == ChangeStatus::Added {
             continue;
         }
         let base_path = c.previous_path.as_deref().unwrap_or(&c.path);
-        if !filter.selects(base_path) {
+        if !filter.selects(base_path) || consumed_base(base_path) {
             continue;
         }
         for o in load_objects(base_path, text, limits).objects {
-            let Some(p) = protected_kind(o.group(), &o.kind) else {
-                continue;
-            };
-            if o.name.is_empty() {
-                continue;
-            }
-            let id = identity(p, o.namespace.as_deref(), &o.name);
-            if after.contains(&id) || !reported.insert(id) {
-                continue;
-            }
-            let shown = match (&o.namespace, p.cluster_scoped) {
-                (Some(ns), false) => format!("{ns}/{}", o.name),
-                _ => o.name.clone(),
-            };
-            let mut f = Finding::at(
-                "critical-deletion",
-                Severity::Error,
-                base_path,
-                o.line,
-                format!(
-                    "{} `{shown}` is removed by this change (it was at {base_path}:{} on the base branch): {}. Restore it, or, if the deletion is intended, add an expiring exception for `critical-deletion` naming it in the base-branch config",
-                    o.kind, o.line, p.consequence
-                ),
-            );
-            f.kind = Some(o.kind.clone());
-            f.name = Some(o.name.clone());
-            f.namespace = if p.cluster_scoped {
-                None
-            } else {
-                o.namespace.clone()
-            };
-            out.push(f);
+            candidates.push(Placed {
+                group: o.group().to_owned(),
+                namespace: o.namespace.clone(),
+                name: o.name.clone(),
+                kind: o.kind,
+                file: base_path.to_owned(),
+                line: o.line,
+                root: None,
+            });
         }
+    }
+    candidates.extend(before.iter().cloned());
+    let mut out = Vec::new();
+    let mut reported: HashSet<Identity> = HashSet::new();
+    for o in candidates {
+        let Some(p) = protected_kind(&o.group, &o.kind) else {
+            continue;
+        };
+        if o.name.is_empty() {
+            continue;
+        }
+        let id = identity(p, o.namespace.as_deref(), &o.name);
+        if after_ids.contains(&id) || !reported.insert(id) {
+            continue;
+        }
+        let shown = match (&o.namespace, p.cluster_scoped) {
+            (Some(ns), false) => format!("{ns}/{}", o.name),
+            _ => o.name.clone(),
+        };
+        let from = match &o.root {
+            Some(r) => format!(" in the output of {r}"),
+            None => String::new(),
+        };
+        let mut f = Finding::at(
+            "critical-deletion",
+            Severity::Error,
+            &o.file,
+            o.line,
+            format!(
+                "{} `{shown}` is removed by this change (it was at {}:{}{from} on the base branch): {}. Restore it, or, if the deletion is intended, add an expiring exception for `critical-deletion` naming it in the base-branch config",
+                o.kind, o.file, o.line, p.consequence
+            ),
+        );
+        f.kind = Some(o.kind.clone());
+        f.name = Some(o.name.clone());
+        f.namespace = if p.cluster_scoped {
+            None
+        } else {
+            o.namespace.clone()
+        };
+        f.root = o.root.clone();
+        out.push(f);
     }
     out
 }

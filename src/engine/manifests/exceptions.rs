@@ -10,7 +10,12 @@
 //! it reads. Expired exceptions (`today > expires`) stop applying and are
 //! reported as `config` warnings at their line; exceptions that waived
 //! nothing are reported as notices so stale ones get removed. Rules the
-//! catalogue marks as not waivable are never waived, whatever the config.
+//! catalogue marks as not waivable are never waived, whatever the config,
+//! and neither is anything by an exception whose `match` names none of
+//! namespace, kind, name (validation refuses those; this keeps a config
+//! built in code from waiving a rule everywhere). Which exceptions a
+//! repository may add under an organisation default is decided by the
+//! merge ([`crate::engine::config::merge_org`]).
 
 use chrono::NaiveDate;
 use globset::GlobMatcher;
@@ -109,6 +114,12 @@ impl Compiled<'_> {
     }
 }
 
+/// Does the match name the workload: at least one of namespace, kind,
+/// name (DESIGN.md "Configuration")?
+fn names_workload(m: &crate::engine::config::ExceptionMatch) -> bool {
+    m.namespace.is_some() || m.kind.is_some() || m.name.is_some()
+}
+
 /// True when `today` is after the exception's last day. An unreadable
 /// date counts as expired (fail closed; config validation rejects it).
 fn is_expired(ex: &Exception, today: NaiveDate) -> bool {
@@ -134,7 +145,10 @@ pub fn apply(
             Compiled {
                 ex,
                 expired,
-                live: !expired && catalog::is_waivable(&ex.rule),
+                // An exception that names no workload (validation refuses
+                // it; configs built in code could still hold one) waives
+                // nothing rather than everything.
+                live: !expired && catalog::is_waivable(&ex.rule) && names_workload(m),
                 namespace: field(&m.namespace, GlobKind::Name),
                 kind: field(&m.kind, GlobKind::Name),
                 name: field(&m.name, GlobKind::Name),
@@ -454,10 +468,42 @@ mod tests {
     }
 
     #[test]
+    fn a_match_naming_no_workload_waives_nothing() {
+        let g = finding("privileged", "a.yaml", "Pod", Some("a"), "p");
+        for m in [
+            ExceptionMatch::default(),
+            ExceptionMatch {
+                path: Some("**".into()),
+                container: Some("*".into()),
+                ..Default::default()
+            },
+        ] {
+            let out = apply(
+                &[ex("privileged", m, None)],
+                vec![(g.clone(), None)],
+                day("2026-01-01"),
+            );
+            assert_eq!(out.kept, vec![g.clone()]);
+            assert!(out.applied.is_empty());
+        }
+        // Twin: naming the kind is enough.
+        let m = ExceptionMatch {
+            kind: Some("Pod".into()),
+            ..Default::default()
+        };
+        let out = apply(
+            &[ex("privileged", m, None)],
+            vec![(g.clone(), None)],
+            day("2026-01-01"),
+        );
+        assert_eq!(out.applied.len(), 1);
+    }
+
+    #[test]
     fn end_to_end_with_parsed_config() {
         let cfg = parse_config(
             ".github/gitops-guard.yml",
-            "admission:\n  exceptions:\n    - rule: kyverno/block-privileged/check\n      match: {path: \"platform/**\"}\n      reason: CSI driver\n      expires: 2026-06-30\n",
+            "admission:\n  exceptions:\n    - rule: kyverno/block-privileged/check\n      match: {kind: DaemonSet, path: \"platform/**\"}\n      reason: CSI driver\n      expires: 2026-06-30\n",
         )
         .unwrap();
         let f = finding(

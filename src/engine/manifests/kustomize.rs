@@ -1,5 +1,10 @@
-//! Kustomize's `namespace:` override, the part of Kustomize rendering that
-//! changes where objects land.
+//! The kustomization graph of a tree: which directories include which
+//! (`resources`, `bases`, `components`), so the evaluator knows the
+//! **roots** it renders with [`crate::engine::render`] ([`Kustomizations::roots`])
+//! and which files a root can read ([`Kustomizations::closure`]). Rendering
+//! itself is the renderer's; what remains here of the old partial handling
+//! is the `namespace:` override below, which the tenant rules still apply to
+//! raw files no render consumed.
 //!
 //! Semantics (kustomize `api/filters/namespace`, the `namespace:` field's
 //! builtin NamespaceTransformer): every **namespaced** resource of the build
@@ -44,6 +49,8 @@ pub struct Kustomization {
     /// `resources:`, `bases:` and `components:` entries, resolved against
     /// `dir` and normalised; remote entries are left out.
     pub resources: Vec<String>,
+    /// `kind: Component`: only meaningful when included by another.
+    pub component: bool,
 }
 
 /// A problem reading a kustomization file (reported by the caller; the
@@ -114,6 +121,7 @@ impl Kustomization {
             namespace: None,
             namespace_line: 1,
             resources: Vec::new(),
+            component: false,
         };
         let Some(root) = loaded.docs.into_iter().find(|d| !d.is_null()) else {
             return Ok(k); // empty kustomization
@@ -121,6 +129,7 @@ impl Kustomization {
         if root.as_map().is_none() {
             return Err(err(root.span.line, "kustomization is not a mapping".into()));
         }
+        k.component = root.get("kind").and_then(Node::as_str) == Some("Component");
         if let Some(ns) = root.get("namespace") {
             match ns.as_str() {
                 Some(s) if !s.is_empty() => {
@@ -374,6 +383,104 @@ impl Kustomizations {
         dedup
     }
 
+    /// The kustomization directories a build of `dir` can enter: `dir`
+    /// and, transitively, every listed entry that is a kustomization
+    /// directory of this tree. Every file a build reads is in or below one
+    /// of them (kustomize's root-only load restriction).
+    pub fn closure(&self, dir: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            if !out.insert(d.clone()) {
+                continue;
+            }
+            if let Some(k) = self.by_dir.get(&d) {
+                stack.extend(
+                    k.resources
+                        .iter()
+                        .filter(|r| self.by_dir.contains_key(r.as_str()))
+                        .cloned(),
+                );
+            }
+        }
+        out
+    }
+
+    /// The directories to render on their own, from the paths of every
+    /// kustomization file of the tree (`files`, including any that did not
+    /// parse): each directory no other kustomization includes, plus any a
+    /// cycle keeps out of reach of those (rendering it reports the cycle).
+    /// Directories in `claimed` (built by a controller root) are not roots.
+    /// A `kind: Component` no one includes is returned in the second list:
+    /// kustomize cannot build it alone and it deploys nothing.
+    pub fn roots<'a>(
+        &self,
+        files: impl IntoIterator<Item = &'a str>,
+        claimed: &BTreeSet<String>,
+    ) -> (Vec<String>, Vec<String>) {
+        let dirs: BTreeSet<String> = files
+            .into_iter()
+            .filter(|p| is_kustomization_file(p))
+            .map(|p| parent_dir(p).to_owned())
+            .collect();
+        let mut roots = Vec::new();
+        let mut components = Vec::new();
+        let mut reached: BTreeSet<String> = BTreeSet::new();
+        for d in &dirs {
+            if claimed.contains(d) {
+                reached.extend(self.closure(d));
+                continue;
+            }
+            if self.listers(d).any(|k| k.dir != *d) {
+                continue;
+            }
+            if self.by_dir.get(d).is_some_and(|k| k.component) {
+                components.push(d.clone());
+                continue;
+            }
+            reached.extend(self.closure(d));
+            roots.push(d.clone());
+        }
+        // Cycles: nothing outside includes them, yet every member is
+        // listed. Render one member per cycle so the error is reported.
+        for d in &dirs {
+            if !reached.contains(d) && !components.contains(d) {
+                reached.extend(self.closure(d));
+                roots.push(d.clone());
+            }
+        }
+        roots.sort();
+        (roots, components)
+    }
+
+    /// Files a root that failed to render is taken to consume (so they are
+    /// not judged as raw objects: the failure itself fails the check):
+    /// among `paths`, those below a kustomization directory of its closure,
+    /// and, for the repository's top, those a kustomization there lists.
+    pub fn closure_files<'a>(
+        &self,
+        dir: &str,
+        paths: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeSet<String> {
+        let closure = self.closure(dir);
+        let listed: BTreeSet<&str> = closure
+            .iter()
+            .filter_map(|d| self.by_dir.get(d))
+            .flat_map(|k| k.resources.iter().map(String::as_str))
+            .collect();
+        paths
+            .into_iter()
+            .filter(|p| {
+                listed.contains(p)
+                    || closure.iter().any(|d| {
+                        !d.is_empty() && p.starts_with(d.as_str()) && p[d.len()..].starts_with('/')
+                    })
+                    || (closure.contains("") && is_kustomization_file(p) && !p.contains('/'))
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// True when the manifest's own directory holds a kustomization that
     /// does not list it: Argo CD renders that directory with Kustomize, so
     /// the file is not deployed from there.
@@ -468,6 +575,48 @@ mod tests {
         assert_eq!(
             names(k.namespaces_for("base/d.yaml")),
             vec![Some("inner".into()), Some("outer".into())]
+        );
+    }
+
+    #[test]
+    fn roots_are_the_kustomizations_no_other_includes() {
+        let files = [
+            ("base/kustomization.yaml", "resources: [deploy.yaml]\n"),
+            (
+                "overlays/prod/kustomization.yaml",
+                "resources: [../../base]\ncomponents: [../../comp]\n",
+            ),
+            ("comp/kustomization.yaml", "kind: Component\n"),
+            ("lonely/kustomization.yaml", "kind: Component\n"),
+            ("a/kustomization.yaml", "resources: [../b]\n"),
+            ("b/kustomization.yaml", "resources: [../a]\n"),
+        ];
+        let k = ks(&files);
+        let paths = files.iter().map(|(p, _)| *p);
+        let (roots, components) = k.roots(paths.clone(), &BTreeSet::new());
+        // The cycle a <-> b has no outside includer: one member renders
+        // (and reports the cycle); an unused Component is set aside.
+        assert_eq!(roots, ["a", "overlays/prod"]);
+        assert_eq!(components, ["lonely"]);
+        assert_eq!(
+            k.closure("overlays/prod").into_iter().collect::<Vec<_>>(),
+            ["base", "comp", "overlays/prod"]
+        );
+        // A directory a controller root builds is not a root again.
+        let claimed: BTreeSet<String> = ["overlays/prod".to_owned()].into();
+        let (roots, _) = k.roots(paths, &claimed);
+        assert_eq!(roots, ["a"]);
+        let consumed = k.closure_files(
+            "overlays/prod",
+            [
+                "base/deploy.yaml",
+                "base/kustomization.yaml",
+                "other/x.yaml",
+            ],
+        );
+        assert_eq!(
+            consumed.into_iter().collect::<Vec<_>>(),
+            ["base/deploy.yaml", "base/kustomization.yaml"]
         );
     }
 

@@ -6,6 +6,7 @@
 //! change-level rules of a PR or `check --base` ([`change`]).
 
 pub mod admission;
+pub mod application;
 pub mod appproject;
 pub mod argocd_rbac;
 pub mod change;

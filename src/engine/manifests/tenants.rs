@@ -421,7 +421,17 @@ impl TenantContext {
     /// `tenant-source-repo`, once per file at line 1. Kustomization files
     /// are build input, not manifests, and are skipped.
     pub fn check_file(&self, path: &str) -> Vec<Violation> {
-        if !self.enabled() || is_kustomization_file(path) {
+        if is_kustomization_file(path) {
+            return Vec::new();
+        }
+        self.check_root_file(path)
+    }
+
+    /// [`check_file`](Self::check_file) for the file that defines a render
+    /// root (a kustomization file too): its rendered objects are bound
+    /// through it.
+    pub fn check_root_file(&self, path: &str) -> Vec<Violation> {
+        if !self.enabled() {
             return Vec::new();
         }
         match self.bound_for(path) {

@@ -33,7 +33,9 @@
 //! **Bounds.** [`Limits`] caps kustomization nesting, resources, files
 //! read and output nodes; `resources` cycles are errors.
 
+pub mod controllers;
 mod fieldspec;
+pub mod flux;
 mod generate;
 mod kustomization;
 mod patch;

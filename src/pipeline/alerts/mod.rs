@@ -82,6 +82,7 @@ pub fn kind_label(kind: AlertKind) -> &'static str {
         AlertKind::UnsignedCommit => "unsigned-commit",
         AlertKind::TagPush => "tag-push",
         AlertKind::ProtectionWeakened => "protection-weakened",
+        AlertKind::ReviewBypass => "review-bypass",
     }
 }
 
@@ -335,6 +336,7 @@ mod tests {
             AlertKind::UnsignedCommit,
             AlertKind::TagPush,
             AlertKind::ProtectionWeakened,
+            AlertKind::ReviewBypass,
         ] {
             assert_eq!(kind_label(k), k.rule().as_str());
         }
