@@ -61,11 +61,13 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// `login` if known, else `Name <email>`.
+    /// `login` if known (GitHub validates logins), else `Name <email>` as
+    /// an inline code span: both are free text the committer chose, and
+    /// must not become Markdown or HTML in an alert.
     pub fn display(&self) -> String {
         match &self.login {
             Some(l) => format!("@{l}"),
-            None => format!("{} <{}>", self.name, self.email),
+            None => code_span(&format!("{} <{}>", self.name, self.email)),
         }
     }
 
@@ -344,11 +346,27 @@ fn fingerprint(parts: &[&str]) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
+/// Attacker-chosen text (commit titles, Git names) as an inline code span:
+/// Markdown, HTML and comments (a forged `<!-- gitops-guard:fingerprint=…
+/// -->` included) stay literal. A backtick cannot be escaped inside a code
+/// span, so it becomes `'`; line breaks become spaces.
+fn code_span(s: &str) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| match c {
+            '`' => '\'',
+            '\n' | '\r' => ' ',
+            c => c,
+        })
+        .collect();
+    format!("`{flat}`")
+}
+
 fn commit_line(c: &PushCommit) -> String {
     format!(
         "- `{}` {} — author {}, committer {}",
         c.sha.short(),
-        c.title,
+        code_span(&c.title),
         c.author.display(),
         c.committer.display()
     )
@@ -883,6 +901,29 @@ mod tests {
     const BEFORE: &str = "1111111111111111111111111111111111111111";
     const AFTER: &str = "2222222222222222222222222222222222222222";
     const ZERO: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn attacker_text_stays_literal_in_alert_bodies() {
+        // A commit title that would forge the dedupe fingerprint, inject
+        // HTML and break out of a code span.
+        let evil = "fix <!-- gitops-guard:fingerprint=0000 --> <b>ok</b> `x`\nsecond";
+        assert_eq!(
+            code_span(evil),
+            "`fix <!-- gitops-guard:fingerprint=0000 --> <b>ok</b> 'x' second`"
+        );
+        let unlinked = Identity {
+            name: "<img src=x> `n`".into(),
+            email: "e@x".into(),
+            login: None,
+        };
+        assert_eq!(unlinked.display(), "`<img src=x> 'n' <e@x>`");
+        // A login is GitHub-validated and stays a mention.
+        let linked = Identity {
+            login: Some("octocat".into()),
+            ..unlinked
+        };
+        assert_eq!(linked.display(), "@octocat");
+    }
 
     fn id(login: Option<&str>, email: &str) -> Identity {
         Identity {
