@@ -475,6 +475,12 @@ pub fn evaluate_tree_with(policy: &PolicyInputs, tree: &TreeInput, threads: usiz
     evaluate_tree_rendered(policy, tree, threads, None, Vec::new(), None)
 }
 
+/// Whether `text` may hold an Argo CD or Flux Kustomization object (a cheap
+/// substring scan, so a tree without any pays nothing for controller roots).
+fn mentions_controller(text: &str) -> bool {
+    text.contains("argoproj.io") || text.contains("kustomize.toolkit.fluxcd.io")
+}
+
 /// Whether `path` is `dir` or below it (`""` is the top).
 fn is_within(path: &str, dir: &str) -> bool {
     dir.is_empty() || path == dir || (path.starts_with(dir) && path[dir.len()..].starts_with('/'))
@@ -578,18 +584,14 @@ impl Tree for TreeFiles<'_> {
 /// Applications and list-generated ApplicationSets, Flux Kustomizations
 /// whose source is this repository), rendered as the controllers render
 /// them: the path with the object's overrides, `postBuild` substitution and
-/// destination namespace. Only a tree that mentions a controller API group
-/// pays for parsing its files a second time.
+/// destination namespace. Call only for a tree where
+/// [`mentions_controller`] holds: it parses every file a second time.
 fn controller_renders(
     files: &[&SourceFile],
     view: &dyn Tree,
     repo: Option<&crate::engine::ids::RepoName>,
     limits: &Limits,
 ) -> Vec<RootRender> {
-    let mentions = |t: &str| t.contains("argoproj.io") || t.contains("kustomize.toolkit.fluxcd.io");
-    if !files.iter().any(|f| mentions(&f.text)) {
-        return Vec::new();
-    }
     let loaded: Vec<(&str, Vec<Node>)> = files
         .iter()
         .map(|f| (f.path.as_str(), load_documents(&f.text, limits).docs))
@@ -976,39 +978,47 @@ pub fn evaluate_tree_rendered(
         .collect();
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut roots = controller_roots;
-    let view = TreeFiles::new(tree.files.iter(), extra);
-    roots.extend(
-        controller_renders(&files, &view, policy.repo.as_ref(), &limits)
-            .into_iter()
-            .filter(|r| {
-                // `check SUBDIR`: a controller root counts when its file or
-                // anything it rendered is under SUBDIR.
-                scope.is_none_or(|s| {
-                    is_within(r.binding_path(), s) || r.consumed_files().any(|f| is_within(f, s))
-                })
-            }),
-    );
-    let claimed = claimed_dirs(&roots);
-    // `check SUBDIR` passes the kustomizations outside SUBDIR as context:
-    // a root there is judged only when it reads something under SUBDIR
-    // (or SUBDIR lies inside the root's directory).
-    let in_scope = |graph: &Kustomizations, dir: &str| {
-        scope.is_none_or(|s| {
-            graph
-                .closure(dir)
-                .iter()
-                .any(|d| is_within(d, s) || is_within(s, d))
-        })
-    };
-    if !kpaths.is_empty() {
-        roots.extend(kustomize_roots(
-            &view,
-            &kpaths,
-            &paths,
-            &claimed,
-            &in_scope,
-            &mut ev.notes,
-        ));
+    let has_controllers = files.iter().any(|f| mentions_controller(&f.text));
+    if has_controllers || !kpaths.is_empty() {
+        // Only a tree with kustomizations or controller objects pays for
+        // the renderer's view.
+        let view = TreeFiles::new(tree.files.iter(), extra);
+        if has_controllers {
+            roots.extend(
+                controller_renders(&files, &view, policy.repo.as_ref(), &limits)
+                    .into_iter()
+                    .filter(|r| {
+                        // `check SUBDIR`: a controller root counts when its
+                        // file or anything it rendered is under SUBDIR.
+                        scope.is_none_or(|s| {
+                            is_within(r.binding_path(), s)
+                                || r.consumed_files().any(|f| is_within(f, s))
+                        })
+                    }),
+            );
+        }
+        let claimed = claimed_dirs(&roots);
+        // `check SUBDIR` passes the kustomizations outside SUBDIR as
+        // context: a root there is judged only when it reads something
+        // under SUBDIR (or SUBDIR lies inside the root's directory).
+        let in_scope = |graph: &Kustomizations, dir: &str| {
+            scope.is_none_or(|s| {
+                graph
+                    .closure(dir)
+                    .iter()
+                    .any(|d| is_within(d, s) || is_within(s, d))
+            })
+        };
+        if !kpaths.is_empty() {
+            roots.extend(kustomize_roots(
+                &view,
+                &kpaths,
+                &paths,
+                &claimed,
+                &in_scope,
+                &mut ev.notes,
+            ));
+        }
     }
     ctx.consumed = roots
         .iter()
