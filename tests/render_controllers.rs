@@ -4,21 +4,15 @@
 //! root preceded by a `# root:` comment (YAML) or all objects in one array
 //! (JSON). Each case has a legitimate twin.
 
-use std::fs;
+mod controller_fixtures;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use controller_fixtures::*;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gitops-guard");
-
-fn write(root: &Path, files: &[(&str, &str)]) {
-    for (p, t) in files {
-        let f = root.join(p);
-        fs::create_dir_all(f.parent().unwrap()).unwrap();
-        fs::write(f, t).unwrap();
-    }
-}
 
 fn render(root: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
@@ -42,65 +36,6 @@ fn json(o: &Output) -> Vec<Value> {
             String::from_utf8_lossy(&o.stdout)
         )
     })
-}
-
-const DEPLOY: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: web
-        image: nginx:1.25
-";
-
-fn application(patch_value: &str) -> String {
-    format!(
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: web
-  namespace: argocd
-spec:
-  project: team-a
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: team-a
-  source:
-    repoURL: https://github.com/acme/deploy.git
-    path: apps/web
-    kustomize:
-      patches:
-      - target:
-          kind: Deployment
-        patch: |-
-          - op: add
-            path: /spec/template/spec/containers/0/securityContext
-            value:
-              privileged: {patch_value}
-"
-    )
-}
-
-fn argo_repo(patch_value: &str) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    write(
-        d.path(),
-        &[
-            ("apps/web/kustomization.yaml", "resources:\n- deploy.yaml\n"),
-            ("apps/web/deploy.yaml", DEPLOY),
-            ("app.yaml", &application(patch_value)),
-        ],
-    );
-    d
 }
 
 fn privileged(objs: &[Value]) -> &Value {
@@ -134,61 +69,6 @@ fn application_patch_twin_keeps_unprivileged() {
     // the directory itself renders without the Application's patch
     let objs = json(&render(d.path(), &["--format", "json", "apps/web"]));
     assert!(privileged(&objs).is_null());
-}
-
-fn flux_repo(substitute: &str) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    let ks = format!(
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: web
-  namespace: flux-system
-spec:
-  interval: 10m
-  path: ./apps/pod
-  sourceRef:
-    kind: GitRepository
-    name: flux-system
-  postBuild:
-    substitute:
-      CLUSTER: prod
-{substitute}"
-    );
-    write(
-        d.path(),
-        &[
-            (
-                "clusters/prod/flux-system/gotk-sync.yaml",
-                "apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 1m
-  url: ssh://git@github.com/acme/deploy
-",
-            ),
-            ("clusters/prod/web.yaml", &ks),
-            (
-                "apps/pod/pod.yaml",
-                "apiVersion: v1
-kind: Pod
-metadata:
-  name: p
-  labels:
-    cluster: ${CLUSTER}
-spec:
-  hostIPC: ${HOST_IPC:=false}
-  containers:
-  - name: c
-    image: nginx:1.25
-",
-            ),
-        ],
-    );
-    d
 }
 
 #[test]
